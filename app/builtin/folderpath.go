@@ -1,0 +1,95 @@
+package builtin
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// folder is the shared folder as one tool call sees it. It is opened per call, so a folder
+// that is replaced or created while the server runs is picked up.
+type folder struct {
+	dir      string // as configured
+	resolved string // dir with symlinks resolved, for containment checks
+	root     *os.Root
+	fsys     fs.FS // root.FS(): slash-separated paths, never outside root
+}
+
+func openFolder(dir string) (*folder, error) {
+	resolved, err := filepath.EvalSymlinks(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("the shared folder %s does not exist; create it or choose another folder in MCP Share", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the shared folder %s cannot be opened: %w", dir, err)
+	}
+	root, err := os.OpenRoot(resolved)
+	if err != nil {
+		return nil, fmt.Errorf("the shared folder %s cannot be opened: %w", dir, err)
+	}
+	return &folder{dir: dir, resolved: resolved, root: root, fsys: root.FS()}, nil
+}
+
+func (f *folder) Close() error { return f.root.Close() }
+
+// cleanID turns a tool's path argument into a slash-separated path relative to the folder
+// ("." for the folder itself), refusing anything that could name a place outside it.
+func cleanID(id string) (string, error) {
+	p := strings.TrimSpace(id)
+	if p == "" || p == "." || p == "./" {
+		return ".", nil
+	}
+	if strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`) || filepath.IsAbs(p) || filepath.VolumeName(p) != "" {
+		return "", fmt.Errorf("%q is an absolute path; use a path relative to the shared folder, as search and list return them", id)
+	}
+	for _, seg := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == filepath.Separator }) {
+		if seg == ".." {
+			return "", fmt.Errorf("%q contains \"..\"; only paths inside the shared folder can be read", id)
+		}
+	}
+	p = path.Clean(filepath.ToSlash(p))
+	if !fs.ValidPath(p) {
+		return "", fmt.Errorf("%q is not a valid path inside the shared folder", id)
+	}
+	return p, nil
+}
+
+// check refuses a path whose symlinks resolve outside the folder, with a message that
+// says so. The os.Root every file is opened through refuses such paths too; this check
+// only makes the refusal clear.
+func (f *folder) check(id, rel string) error {
+	full, err := filepath.EvalSymlinks(filepath.Join(f.resolved, filepath.FromSlash(rel)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%q does not exist in the shared folder (use search or list to find ids)", id)
+	}
+	if err != nil {
+		return fmt.Errorf("%q cannot be read: %w", id, err)
+	}
+	if !within(f.resolved, full) {
+		return fmt.Errorf("%q is a link to a place outside the shared folder; only files inside it can be read", id)
+	}
+	return nil
+}
+
+// within reports whether path p is dir or inside it (both cleaned, symlinks resolved).
+func within(dir, p string) bool {
+	r, err := filepath.Rel(dir, p)
+	return err == nil && (r == "." || filepath.IsLocal(r))
+}
+
+// explain rewrites an error from the os.Root into one for the tool's caller.
+func explain(id string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%q does not exist in the shared folder (use search or list to find ids)", id)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%q cannot be read: permission denied", id)
+	case strings.Contains(err.Error(), "escapes"):
+		return fmt.Errorf("%q leads outside the shared folder; only files inside it can be read", id)
+	}
+	return fmt.Errorf("%q cannot be read: %w", id, err)
+}
