@@ -1,0 +1,211 @@
+package oauthserver
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Policy says what happens after a user types the right password.
+type Policy string
+
+const (
+	// PolicyAsk holds every sign-in until someone approves it in the app (the default).
+	PolicyAsk Policy = "ask"
+	// PolicyOnce asks the first time a user signs in to a client, and remembers the approval.
+	PolicyOnce Policy = "once"
+	// PolicyPassword lets the password alone decide (headless use).
+	PolicyPassword Policy = "password"
+)
+
+func (p Policy) orDefault() Policy {
+	switch p {
+	case PolicyOnce, PolicyPassword:
+		return p
+	}
+	return PolicyAsk
+}
+
+// Decisions of a SignIn.
+const (
+	DecisionPending  = "pending"
+	DecisionApproved = "approved"
+	DecisionDenied   = "denied"
+	DecisionExpired  = "expired"
+)
+
+// SignIn is a sign-in waiting for (or past) approval: who, through which client, to which server.
+type SignIn struct {
+	ID           string
+	ClientID     string
+	ClientName   string
+	RedirectHost string
+	User         string
+	Resource     string // the resource URL
+	RemoteAddr   string
+	Time         time.Time // when the password was accepted
+	Decision     string    // DecisionPending, DecisionApproved, DecisionDenied or DecisionExpired
+}
+
+type signIn struct {
+	SignIn
+	requestID string
+}
+
+// PendingSignIns returns the sign-ins waiting for a decision, oldest first.
+func (s *Server) PendingSignIns() []SignIn {
+	s.expireNow()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := make([]SignIn, 0, len(s.signIns))
+	for _, si := range s.signIns {
+		list = append(list, si.SignIn)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Time.Before(list[j].Time) })
+	return list
+}
+
+// RecentSignIns returns the last decided sign-ins (at most MaxRecentSignIns), newest first.
+func (s *Server) RecentSignIns() []SignIn {
+	s.expireNow()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := make([]SignIn, len(s.recent))
+	for i, si := range s.recent {
+		list[len(list)-1-i] = si
+	}
+	return list
+}
+
+// Decide approves or denies a pending sign-in. The waiting browser page continues by itself.
+// An approval is remembered for PolicyOnce. ErrSignInNotFound when it is not pending anymore.
+func (s *Server) Decide(id string, approve bool) error {
+	s.expireNow()
+	s.mu.Lock()
+	si := s.signIns[id]
+	if si == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %q", ErrSignInNotFound, id)
+	}
+	decision := DecisionDenied
+	if approve {
+		decision = DecisionApproved
+	}
+	s.finishSignInLocked(si, decision)
+	s.mu.Unlock()
+	s.log.Info("sign-in decided", "client", si.ClientID, "user", si.User, "resource", si.Resource, "decision", decision)
+	var err error
+	if approve {
+		err = s.rememberApproval(si.User, si.ClientID)
+	}
+	s.notify()
+	return err
+}
+
+// startSignIn queues a sign-in for approval and links it to the authorization request.
+func (s *Server) startSignIn(req *authRequest, user, remote string) *SignIn {
+	now := s.now()
+	si := &signIn{requestID: req.ID, SignIn: SignIn{
+		ID: newID(), ClientID: req.ClientID, ClientName: req.ClientName, RedirectHost: req.redirectHost(),
+		User: user, Resource: req.Resource, RemoteAddr: remote, Time: now, Decision: DecisionPending,
+	}}
+	s.mu.Lock()
+	s.signIns[si.ID] = si
+	req.User = user
+	req.SignInID = si.ID
+	req.Decision = DecisionPending
+	req.Expires = now.Add(SignInTimeout + AuthRequestTTL)
+	s.mu.Unlock()
+	s.log.Info("sign-in waiting for approval", "client", si.ClientID, "user", user, "resource", si.Resource, "addr", remote)
+	s.notify()
+	return &si.SignIn
+}
+
+// finishSignInLocked moves a pending sign-in to the recent list and records the decision on its
+// authorization request. s.mu must be held.
+func (s *Server) finishSignInLocked(si *signIn, decision string) {
+	delete(s.signIns, si.ID)
+	si.Decision = decision
+	s.recent = append(s.recent, si.SignIn)
+	if n := len(s.recent) - MaxRecentSignIns; n > 0 {
+		s.recent = append([]SignIn(nil), s.recent[n:]...)
+	}
+	if req := s.requests[si.requestID]; req != nil {
+		req.Decision = decision
+	}
+}
+
+// expireNow applies timeouts at the current time and tells the app when something changed.
+func (s *Server) expireNow() {
+	if s.expireInMemory(s.now()) {
+		s.notify()
+	}
+}
+
+// expireInMemory expires sign-ins past SignInTimeout, authorization requests past their
+// lifetime, and old rate-limit windows. It reports whether the sign-in lists changed.
+func (s *Server) expireInMemory(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := false
+	for _, si := range s.signIns {
+		if now.Sub(si.Time) >= SignInTimeout {
+			s.finishSignInLocked(si, DecisionExpired)
+			changed = true
+		}
+	}
+	for id, req := range s.requests {
+		if now.After(req.Expires) {
+			delete(s.requests, id)
+		}
+	}
+	s.userFails.sweep(now)
+	s.addrFails.sweep(now)
+	s.registerRate.sweep(now)
+	return changed
+}
+
+func (s *Server) notify() {
+	if s.onSignIn != nil {
+		s.onSignIn()
+	}
+}
+
+func approvalKey(user, clientID string) []byte { return []byte(user + "\x00" + clientID) }
+
+func (s *Server) rememberApproval(user, clientID string) error {
+	now := s.now()
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		return putJSON(tx, bucketApprovals, approvalKey(user, clientID), now)
+	})
+}
+
+func (s *Server) approvedBefore(user, clientID string) bool {
+	var ok bool
+	_ = s.db.View(func(tx *bbolt.Tx) error {
+		ok = tx.Bucket(bucketApprovals).Get(approvalKey(user, clientID)) != nil
+		return nil
+	})
+	return ok
+}
+
+func deleteApprovalsTx(tx *bbolt.Tx, match func(user, clientID string) bool) error {
+	var keys [][]byte
+	err := tx.Bucket(bucketApprovals).ForEach(func(k, _ []byte) error {
+		for i, c := range k {
+			if c == 0 {
+				if match(string(k[:i]), string(k[i+1:])) {
+					keys = append(keys, clone(k))
+				}
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return deleteKeys(tx, bucketApprovals, keys)
+}

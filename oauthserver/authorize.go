@@ -1,0 +1,411 @@
+package oauthserver
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// authRequest is an authorization request whose client and redirect URI are verified, kept in
+// memory between the login page and the redirect back. The browser only holds its ID (and the
+// CSRF token derived from it).
+type authRequest struct {
+	ID            string
+	Origin        string // the issuer the request came in on
+	ClientID      string
+	ClientName    string
+	RedirectURI   string
+	RedirectGiven bool
+	State         string
+	Challenge     string
+	Resource      string // resource URL
+	ResourceName  string
+	Scope         string
+	Expires       time.Time
+	User          string // set once the password was right
+	SignInID      string
+	Decision      string // "" until a password was accepted under PolicyAsk/Once
+}
+
+func (r *authRequest) redirectHost() string {
+	u, err := url.Parse(r.RedirectURI)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// pageError is an error shown to the person in the browser, never sent to the redirect URI:
+// the client or the redirect URI could not be trusted, or the request is gone.
+type pageError struct {
+	Status  int
+	Title   string
+	Message string
+}
+
+func (e *pageError) Error() string { return e.Title + ": " + e.Message }
+
+// single returns the only value of a parameter; repeating a parameter is an error (RFC 6749 §3.1).
+func single(q url.Values, name string) (string, bool) {
+	v := q[name]
+	if len(v) > 1 {
+		return "", false
+	}
+	if len(v) == 0 {
+		return "", true
+	}
+	return v[0], true
+}
+
+// checkClientRedirect verifies client_id and redirect_uri. Until both are verified nothing may be
+// sent to the redirect URI, so failures are a pageError.
+func (s *Server) checkClientRedirect(q url.Values) (*clientRecord, string, bool, *pageError) {
+	clientID, ok1 := single(q, "client_id")
+	redirect, ok2 := single(q, "redirect_uri")
+	if !ok1 || !ok2 {
+		return nil, "", false, &pageError{http.StatusBadRequest, "Invalid request", "client_id or redirect_uri appears more than once."}
+	}
+	if clientID == "" {
+		return nil, "", false, &pageError{http.StatusBadRequest, "Invalid request", "The request names no client (client_id is missing)."}
+	}
+	c, err := s.lookupClient(clientID)
+	if err != nil {
+		return nil, "", false, &pageError{http.StatusInternalServerError, "Something went wrong", "The sign-in could not be started. Try again."}
+	}
+	if c == nil {
+		return nil, "", false, &pageError{http.StatusBadRequest, "Unknown application", "The application asking you to sign in is not registered here (or it was removed). Start again from the application; it will register again."}
+	}
+	given := redirect != ""
+	if !given {
+		if c.Preregistered || len(c.RedirectURIs) != 1 {
+			return nil, "", false, &pageError{http.StatusBadRequest, "Invalid request", "The request does not say where to return to (redirect_uri is missing)."}
+		}
+		redirect = c.RedirectURIs[0]
+	}
+	if !c.redirectAllowed(redirect) {
+		return nil, "", false, &pageError{http.StatusBadRequest, "Invalid redirect", "The address this request wants to return to is not registered for this application, so the sign-in was stopped."}
+	}
+	return c, redirect, given, nil
+}
+
+// checkAuthorizeParams validates the rest of an authorization request once the client and
+// redirect URI are trusted; failures are redirected to the client.
+func (s *Server) checkAuthorizeParams(q url.Values, origin string, req *authRequest) *Error {
+	for _, p := range []string{"response_type", "code_challenge", "code_challenge_method", "scope", "state"} {
+		if _, ok := single(q, p); !ok {
+			return invalidRequest(p + " appears more than once")
+		}
+	}
+	req.State = q.Get("state")
+	if len(req.State) > 2048 {
+		req.State = ""
+		return invalidRequest("state is longer than 2048 characters")
+	}
+	switch rt := q.Get("response_type"); rt {
+	case "code":
+	case "":
+		return invalidRequest("response_type is required")
+	default:
+		return oauthErr(http.StatusBadRequest, "unsupported_response_type", "only response_type=code is supported")
+	}
+	switch m := q.Get("code_challenge_method"); m {
+	case "S256":
+	case "":
+		return invalidRequest("PKCE is required: code_challenge_method=S256 is missing")
+	default:
+		return invalidRequest(fmt.Sprintf("code_challenge_method %q is not supported: use S256", truncate(m, 32)))
+	}
+	challenge := q.Get("code_challenge")
+	if challenge == "" {
+		return invalidRequest("PKCE is required: code_challenge is missing")
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(challenge); err != nil || len(b) != sha256.Size {
+		return invalidRequest("code_challenge is not a base64url SHA-256 (43 characters)")
+	}
+	req.Challenge = challenge
+	resources := q["resource"]
+	if len(resources) > 1 {
+		return oauthErr(http.StatusBadRequest, "invalid_target", "only one resource may be requested")
+	}
+	name, e := s.sharedResource(origin, q.Get("resource"))
+	if e != nil {
+		return e
+	}
+	req.ResourceName, req.Resource = name, resourceURL(origin, name)
+	scope, e := normalizeScope(q.Get("scope"))
+	if e != nil {
+		return e
+	}
+	req.Scope = scope
+	return nil
+}
+
+// startAuthorization validates an authorization request and keeps it for the login page. It
+// returns a pageError (show it) or an *Error together with the request (redirect it).
+func (s *Server) startAuthorization(q url.Values, origin string) (*authRequest, *Error, *pageError) {
+	c, redirect, given, pe := s.checkClientRedirect(q)
+	if pe != nil {
+		return nil, nil, pe
+	}
+	req := &authRequest{
+		ID: newID() + newID(), Origin: origin, ClientID: c.ID, ClientName: c.displayName(),
+		RedirectURI: redirect, RedirectGiven: given, Expires: s.now().Add(AuthRequestTTL),
+	}
+	if e := s.checkAuthorizeParams(q, origin, req); e != nil {
+		return req, e, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.requests) >= MaxAuthRequests {
+		now := s.now()
+		for id, r := range s.requests {
+			if now.After(r.Expires) {
+				delete(s.requests, id)
+			}
+		}
+		if len(s.requests) >= MaxAuthRequests {
+			return req, oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable", "too many sign-ins in progress; try again later"), nil
+		}
+	}
+	s.requests[req.ID] = req
+	return req, nil, nil
+}
+
+// csrfToken binds the login form to one authorization request.
+func (s *Server) csrfToken(requestID string) string {
+	m := hmac.New(sha256.New, s.csrfKey)
+	m.Write([]byte("login\x00" + requestID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// pendingRequest returns the live authorization request id if csrf is its token.
+func (s *Server) pendingRequest(id, csrf string) (*authRequest, *pageError) {
+	if id == "" || csrf == "" || !hmac.Equal([]byte(csrf), []byte(s.csrfToken(id))) {
+		return nil, &pageError{http.StatusForbidden, "Sign-in refused", "This form did not come from this sign-in page (the security token is missing or wrong). Start again from the application."}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	req := s.requests[id]
+	if req == nil || s.now().After(req.Expires) {
+		delete(s.requests, id)
+		return nil, &pageError{http.StatusBadRequest, "Sign-in expired", "This sign-in took too long and has expired. Start again from the application."}
+	}
+	return req, nil
+}
+
+// loginOutcome is what the login step decided.
+type loginOutcome struct {
+	Redirect string // go here (code or error for the client)
+	Wait     bool   // show the waiting page
+	Page     *pageError
+	Retry    string // show the login form again with this message
+	Status   int    // status for Retry
+}
+
+// login checks the password for a pending request and applies the policy.
+func (s *Server) login(req *authRequest, user, password, addr string) loginOutcome {
+	now := s.now()
+	s.mu.Lock()
+	if req.User != "" { // password already accepted (a resubmitted form): just wait
+		s.mu.Unlock()
+		return loginOutcome{Wait: true}
+	}
+	limited := s.userFails.blocked(user, now) || s.addrFails.blocked(addr, now)
+	s.mu.Unlock()
+	if limited {
+		s.log.Warn("sign-in rate limited", "user", user, "addr", addr)
+		return loginOutcome{Retry: fmt.Sprintf("Too many failed attempts. Try again in %d minutes.", int(LoginFailureWindow.Minutes())), Status: http.StatusTooManyRequests}
+	}
+	if !s.authenticate(user, password) {
+		s.mu.Lock()
+		s.userFails.hit(user, now)
+		s.addrFails.hit(addr, now)
+		s.mu.Unlock()
+		s.log.Warn("sign-in failed: wrong user name or password", "user", user, "client", req.ClientID, "addr", addr)
+		return loginOutcome{Retry: "Wrong user name or password.", Status: http.StatusUnauthorized}
+	}
+	policy := s.currentPolicy()
+	if policy == PolicyPassword || (policy == PolicyOnce && s.approvedBefore(user, req.ClientID)) {
+		s.log.Info("sign-in accepted", "user", user, "client", req.ClientID, "resource", req.Resource, "policy", string(policy))
+		to, pe := s.finishAuthorization(req, user, true)
+		return loginOutcome{Redirect: to, Page: pe}
+	}
+	s.startSignIn(req, user, addr)
+	return loginOutcome{Wait: true}
+}
+
+// finishAuthorization ends a request: with a code when approved, else access_denied. It
+// returns the URL to send the browser to.
+func (s *Server) finishAuthorization(req *authRequest, user string, approved bool) (string, *pageError) {
+	s.mu.Lock()
+	_, live := s.requests[req.ID]
+	delete(s.requests, req.ID)
+	s.mu.Unlock()
+	if !live { // another tab or a double click finished it first
+		return "", &pageError{http.StatusBadRequest, "Sign-in already finished", "This sign-in has already been completed. Return to the application."}
+	}
+	if !approved {
+		return errorRedirect(req, oauthErr(http.StatusBadRequest, "access_denied", "the sign-in was denied or not approved in time")), nil
+	}
+	code, err := s.issueCode(req, user)
+	if err != nil {
+		s.log.Error("storing authorization code failed", "err", err)
+		return errorRedirect(req, serverError()), nil
+	}
+	return buildRedirect(req, url.Values{"code": {code}}), nil
+}
+
+// issueCode stores a single-use code bound to the request's client, redirect URI, PKCE
+// challenge, resource, scope and user.
+func (s *Server) issueCode(req *authRequest, user string) (string, error) {
+	code := newSecret(prefixCode)
+	rec := codeRecord{
+		ClientID: req.ClientID, RedirectURI: req.RedirectURI, RedirectGiven: req.RedirectGiven,
+		Challenge: req.Challenge, Resource: req.Resource, Scope: req.Scope, User: user,
+		Expires: s.now().Add(CodeTTL),
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error { return putJSON(tx, bucketCodes, hashToken(code), rec) })
+	return code, err
+}
+
+// buildRedirect adds params, state and iss (RFC 9207) to the redirect URI, keeping its query.
+func buildRedirect(req *authRequest, params url.Values) string {
+	u, err := url.Parse(req.RedirectURI)
+	if err != nil {
+		return req.RedirectURI
+	}
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	q.Set("iss", req.Origin)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func errorRedirect(req *authRequest, e *Error) string {
+	p := url.Values{"error": {e.Code}}
+	if e.Description != "" {
+		p.Set("error_description", e.Description)
+	}
+	return buildRedirect(req, p)
+}
+
+// handleAuthorize shows the login page for a valid authorization request.
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	r, ok := s.withOrigin(w, r)
+	if !ok {
+		return
+	}
+	req, e, pe := s.startAuthorization(r.URL.Query(), OriginFromContext(r.Context()))
+	switch {
+	case pe != nil:
+		s.renderError(w, pe)
+	case e != nil:
+		s.log.Info("authorization request refused", "client", req.ClientID, "error", e.Code, "description", e.Description)
+		http.Redirect(w, r, errorRedirect(req, e), http.StatusFound)
+	default:
+		s.renderLogin(w, http.StatusOK, req, "", "")
+	}
+}
+
+// handleLogin takes the login form.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	r, ok := s.withOrigin(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, &pageError{http.StatusBadRequest, "Invalid request", "The sign-in form could not be read."})
+		return
+	}
+	req, pe := s.pendingRequest(r.PostForm.Get("id"), r.PostForm.Get("csrf"))
+	if pe != nil {
+		s.renderError(w, pe)
+		return
+	}
+	user := strings.TrimSpace(r.PostForm.Get("username"))
+	out := s.login(req, user, r.PostForm.Get("password"), remoteHost(r))
+	switch {
+	case out.Page != nil:
+		s.renderError(w, out.Page)
+	case out.Redirect != "":
+		http.Redirect(w, r, out.Redirect, http.StatusSeeOther)
+	case out.Wait:
+		http.Redirect(w, r, s.waitURL(req.ID), http.StatusSeeOther)
+	default:
+		s.renderLogin(w, out.Status, req, user, out.Retry)
+	}
+}
+
+func (s *Server) waitURL(id string) string {
+	return "/authorize/wait?" + url.Values{"id": {id}, "csrf": {s.csrfToken(id)}}.Encode()
+}
+
+// requestDecision returns the decision of a request waiting for approval.
+func (s *Server) requestDecision(req *authRequest) (decision, user string) {
+	s.expireNow()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return req.Decision, req.User
+}
+
+// handleWait shows the waiting page while the sign-in is pending, and sends the browser back
+// to the client once it is decided.
+func (s *Server) handleWait(w http.ResponseWriter, r *http.Request) {
+	r, ok := s.withOrigin(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	req, pe := s.pendingRequest(q.Get("id"), q.Get("csrf"))
+	if pe != nil {
+		s.renderError(w, pe)
+		return
+	}
+	decision, user := s.requestDecision(req)
+	switch decision {
+	case DecisionPending:
+		s.renderWait(w, req)
+	case DecisionApproved, DecisionDenied, DecisionExpired:
+		to, pe := s.finishAuthorization(req, user, decision == DecisionApproved)
+		if pe != nil {
+			s.renderError(w, pe)
+			return
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	default: // no password yet
+		s.renderLogin(w, http.StatusOK, req, "", "")
+	}
+}
+
+// handleSignInStatus is polled by the waiting page: {"status": "pending"|"approved"|"denied"|"expired"}.
+func (s *Server) handleSignInStatus(w http.ResponseWriter, r *http.Request) {
+	r, ok := s.withOrigin(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	q := r.URL.Query()
+	req, pe := s.pendingRequest(q.Get("id"), q.Get("csrf"))
+	if pe != nil {
+		writeJSON(w, pe.Status, map[string]string{"status": DecisionExpired, "error": pe.Message})
+		return
+	}
+	decision, _ := s.requestDecision(req)
+	if decision == "" {
+		decision = DecisionPending
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": decision})
+}

@@ -1,0 +1,348 @@
+package oauthserver
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Client is a registered OAuth client, as the GUI lists it.
+type Client struct {
+	ID            string
+	Name          string
+	RedirectURIs  []string
+	AuthMethod    string // "none", "client_secret_post" or "client_secret_basic"
+	Preregistered bool
+	Created       time.Time
+	LastUsed      time.Time // zero until the client first obtains a token
+}
+
+// Token endpoint authentication methods.
+const (
+	AuthNone        = "none"
+	AuthSecretPost  = "client_secret_post"
+	AuthSecretBasic = "client_secret_basic"
+)
+
+// Dynamic registration bounds, and the lifetime of clients nobody uses.
+const (
+	MaxClients                = 1000
+	MaxRegistrationsPerMinute = 10 // per remote address
+	MaxRegisterBody           = 64 << 10
+	MaxRedirectURIs           = 10
+	ClientUnusedTTL           = 30 * 24 * time.Hour // since the last token
+	ClientNeverUsedTTL        = 24 * time.Hour      // registered but never obtained a token
+)
+
+// PreregisteredRedirectURIs are the callbacks of the pre-registered client. A "*" stands for
+// exactly one non-empty path segment. Loopback http (any port, any path) is accepted as well.
+var preregisteredRedirects = []string{
+	"https://chatgpt.com/connector/oauth/*",
+	"https://chatgpt.com/connector_platform_oauth_redirect",
+	"https://claude.ai/api/mcp/auth_callback",
+	"https://claude.com/api/mcp/auth_callback",
+}
+
+func (c *clientRecord) public() Client {
+	uris := c.RedirectURIs
+	if c.Preregistered {
+		uris = append(slices.Clone(preregisteredRedirects), "http://127.0.0.1:*/*", "http://localhost:*/*", "http://[::1]:*/*")
+	}
+	return Client{ID: c.ID, Name: c.Name, RedirectURIs: slices.Clone(uris), AuthMethod: c.AuthMethod,
+		Preregistered: c.Preregistered, Created: c.Created, LastUsed: c.LastUsed}
+}
+
+// stale reports whether a registered client has gone unused long enough to be deleted.
+func (c *clientRecord) stale(now time.Time) bool {
+	if c.Preregistered {
+		return false
+	}
+	if c.LastUsed.IsZero() {
+		return now.Sub(c.Created) > ClientNeverUsedTTL
+	}
+	return now.Sub(c.LastUsed) > ClientUnusedTTL
+}
+
+// displayName is what the login page and the approval show.
+func (c *clientRecord) displayName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	if c.Preregistered {
+		return "ChatGPT / Claude (pre-registered client)"
+	}
+	return "Unnamed client " + c.ID
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validateRedirectURI checks a redirect URI at registration: absolute https, or http on a
+// loopback host (RFC 8252 §7.3); no fragment, no user info.
+func validateRedirectURI(raw string) *Error {
+	bad := func(why string) *Error {
+		return oauthErr(http.StatusBadRequest, "invalid_redirect_uri", fmt.Sprintf("redirect URI %q %s", truncate(raw, 200), why))
+	}
+	if len(raw) > 2000 {
+		return bad("is too long")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return bad("is not an absolute URL")
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return bad("must not contain a fragment")
+	}
+	if u.User != nil {
+		return bad("must not contain user info")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return bad("uses http on a host that is not loopback (use https)")
+	default:
+		return bad("must use https, or http on a loopback address")
+	}
+}
+
+// redirectAllowed reports whether redirect is one of the client's redirect URIs. Registered
+// clients need an exact match, except that a loopback http URI may use any port (RFC 8252 §7.3).
+// The pre-registered client accepts its fixed callbacks (ChatGPT's connector pattern with one
+// path segment) and loopback http on any port and path.
+func (c *clientRecord) redirectAllowed(redirect string) bool {
+	u, err := url.Parse(redirect)
+	if err != nil || len(redirect) > 2000 || u.Fragment != "" || u.User != nil || strings.Contains(redirect, "#") {
+		return false
+	}
+	if c.Preregistered {
+		if u.Scheme == "http" && isLoopbackHost(u.Hostname()) {
+			return true
+		}
+		for _, p := range preregisteredRedirects {
+			if matchPattern(p, redirect, u) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, r := range c.RedirectURIs {
+		if r == redirect {
+			return true
+		}
+		if u.Scheme == "http" && isLoopbackHost(u.Hostname()) {
+			ru, err := url.Parse(r)
+			if err == nil && ru.Scheme == "http" && ru.Hostname() == u.Hostname() && ru.Path == u.Path && ru.RawQuery == u.RawQuery {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func matchPattern(pattern, raw string, u *url.URL) bool {
+	prefix, ok := strings.CutSuffix(pattern, "*")
+	if !ok {
+		return raw == pattern
+	}
+	seg, ok := strings.CutPrefix(raw, prefix)
+	return ok && seg != "" && !strings.ContainsAny(seg, "/?#%\\") && u.RawQuery == "" && u.Scheme == "https"
+}
+
+// lookupClient loads a client; nil when unknown.
+func (s *Server) lookupClient(id string) (*clientRecord, error) {
+	if id == "" {
+		return nil, nil
+	}
+	var c clientRecord
+	var ok bool
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		ok, err = getJSON(tx, bucketClients, []byte(id), &c)
+		return err
+	})
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// clientCredentials is how a request to /token or /revoke authenticated its client.
+type clientCredentials struct {
+	ID, Secret string
+	Method     string // AuthNone, AuthSecretPost or AuthSecretBasic
+}
+
+// parseClientCredentials reads client_secret_basic (Authorization header), client_secret_post
+// (client_id and client_secret in the form) or none (client_id alone). Using two methods at
+// once is refused (RFC 6749 §2.3).
+func parseClientCredentials(r *http.Request) (clientCredentials, *Error) {
+	formID, formSecret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	if h := r.Header.Get("Authorization"); h != "" {
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			e := invalidClient("the Authorization header is not valid HTTP Basic authentication")
+			return clientCredentials{Method: AuthSecretBasic}, e
+		}
+		// RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+		id, err1 := url.QueryUnescape(user)
+		secret, err2 := url.QueryUnescape(pass)
+		if err1 != nil || err2 != nil {
+			return clientCredentials{Method: AuthSecretBasic}, invalidClient("malformed client credentials in the Authorization header")
+		}
+		if formSecret != "" {
+			return clientCredentials{Method: AuthSecretBasic}, invalidRequest("use only one client authentication method")
+		}
+		if formID != "" && formID != id {
+			return clientCredentials{Method: AuthSecretBasic}, invalidRequest("client_id does not match the Authorization header")
+		}
+		return clientCredentials{ID: id, Secret: secret, Method: AuthSecretBasic}, nil
+	}
+	if formID == "" {
+		return clientCredentials{}, invalidClient("client authentication is required (client_id missing)")
+	}
+	if formSecret != "" {
+		return clientCredentials{ID: formID, Secret: formSecret, Method: AuthSecretPost}, nil
+	}
+	return clientCredentials{ID: formID, Method: AuthNone}, nil
+}
+
+// authenticateClient checks credentials against the stored client: it must exist, the method
+// must be the registered one (the pre-registered client may use either secret method), and the
+// secret's hash must match.
+func (s *Server) authenticateClient(cred clientCredentials) (*clientRecord, *Error) {
+	c, err := s.lookupClient(cred.ID)
+	if err != nil {
+		return nil, serverError()
+	}
+	if c == nil {
+		return nil, invalidClient("unknown client; register again")
+	}
+	methodOK := cred.Method == c.AuthMethod ||
+		(c.Preregistered && (cred.Method == AuthSecretPost || cred.Method == AuthSecretBasic))
+	if !methodOK {
+		return nil, invalidClient(fmt.Sprintf("this client must authenticate with %s", c.AuthMethod))
+	}
+	if cred.Method != AuthNone && subtle.ConstantTimeCompare(hashToken(cred.Secret), c.SecretHash) != 1 {
+		return nil, invalidClient("wrong client secret")
+	}
+	return c, nil
+}
+
+// EnsurePreregisteredClient creates the installation's pre-registered client on first use and
+// returns its id; secret is returned only when created (store it; only its hash is kept here).
+func (s *Server) EnsurePreregisteredClient() (id, secret string, created bool, err error) {
+	secret = newSecret(prefixSecret)
+	rec := clientRecord{
+		ID:            "mcpshare-" + strings.ToLower(newID()[:16]),
+		AuthMethod:    AuthSecretPost,
+		SecretHash:    hashToken(secret),
+		GrantTypes:    []string{"authorization_code", "refresh_token"},
+		ResponseTypes: []string{"code"},
+		Preregistered: true,
+		Created:       s.now(),
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		if existing := tx.Bucket(bucketMeta).Get(keyPreregistered); existing != nil &&
+			tx.Bucket(bucketClients).Get(existing) != nil {
+			id = string(existing)
+			return nil
+		}
+		created = true
+		id = rec.ID
+		if err := putJSON(tx, bucketClients, []byte(rec.ID), rec); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyPreregistered, []byte(rec.ID))
+	})
+	if err != nil {
+		return "", "", false, fmt.Errorf("oauthserver: pre-registered client: %w", err)
+	}
+	if !created {
+		secret = ""
+	}
+	return id, secret, created, nil
+}
+
+// RotatePreregisteredSecret gives the pre-registered client a new secret (creating the client
+// if needed). The old secret stops working at once; grants already given stay valid, but their
+// refresh tokens can only be redeemed with the new secret.
+func (s *Server) RotatePreregisteredSecret() (id, secret string, err error) {
+	id, secret, created, err := s.EnsurePreregisteredClient()
+	if err != nil || created {
+		return id, secret, err
+	}
+	secret = newSecret(prefixSecret)
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		var c clientRecord
+		ok, err := getJSON(tx, bucketClients, []byte(id), &c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrClientNotFound
+		}
+		c.SecretHash = hashToken(secret)
+		return putJSON(tx, bucketClients, []byte(id), c)
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("oauthserver: rotate pre-registered secret: %w", err)
+	}
+	return id, secret, nil
+}
+
+// Clients lists the clients, the pre-registered one first, then by creation time.
+func (s *Server) Clients() ([]Client, error) {
+	var list []Client
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return forEachJSON(tx, bucketClients, func(_ []byte, c *clientRecord) error {
+			list = append(list, c.public())
+			return nil
+		})
+	})
+	sort.SliceStable(list, func(i, j int) bool {
+		if list[i].Preregistered != list[j].Preregistered {
+			return list[i].Preregistered
+		}
+		return list[i].Created.Before(list[j].Created)
+	})
+	return list, err
+}
+
+// RevokeClient deletes a client with its grants, tokens, codes and remembered approvals.
+// Deleting the pre-registered client is allowed; EnsurePreregisteredClient makes a new one.
+func (s *Server) RevokeClient(id string) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketClients).Get([]byte(id)) == nil {
+			return fmt.Errorf("%w: %q", ErrClientNotFound, id)
+		}
+		if err := tx.Bucket(bucketClients).Delete([]byte(id)); err != nil {
+			return err
+		}
+		return removeClientDataTx(tx, id)
+	})
+}
+
+// removeClientDataTx removes everything issued to a client that no longer exists.
+func removeClientDataTx(tx *bbolt.Tx, id string) error {
+	if err := deleteApprovalsTx(tx, func(_, client string) bool { return client == id }); err != nil {
+		return err
+	}
+	return revokeGrantsTx(tx, func(client, _, _ string) bool { return client == id })
+}

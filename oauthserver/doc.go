@@ -1,0 +1,40 @@
+// Package oauthserver is MCP Share's embedded OAuth 2.1 authorization server and the guard
+// of the shared MCP URLs.
+//
+// It issues opaque tokens to ChatGPT, Claude and other MCP clients for the resources
+// <origin>/mcp/<name>, one per shared server, and checks them in front of each MCP endpoint.
+// It does not serve MCP itself, run local servers, open tunnels or show any window: the app
+// wires it to those and answers its sign-in approvals.
+//
+// Map of the package:
+//
+//   - origins.go: the Host allowlist (Origins). A request whose Host is not an allowed origin
+//     gets 421; the matched origin is the issuer and the base of every advertised URL, so
+//     tokens minted on 127.0.0.1 are refused through the tunnel and the other way round.
+//   - metadata.go: RFC 8414 authorization server metadata and RFC 9728 protected resource
+//     metadata; the single scope "mcp".
+//   - register.go: dynamic client registration (RFC 7591), bounded in body size, rate per
+//     address, total count; unused clients expire.
+//   - clients.go: clients, redirect URI rules, client authentication, the pre-registered client.
+//   - authorize.go, pages.go, pages/: the authorization endpoint, login and waiting pages.
+//   - approvals.go: approval policies and the queue of sign-ins the app approves or denies.
+//   - token.go: the token endpoint: code exchange with PKCE S256 and refresh rotation.
+//   - revoke.go: token revocation (RFC 7009).
+//   - guard.go: Protect, the bearer-token check in front of an MCP URL.
+//   - users.go: users with argon2id password hashes; failed-login rate limits.
+//   - store.go: the bbolt records; tokens, codes and secrets are stored as SHA-256 only.
+//   - server.go: Config, New, Routes (every route in one place) and the expiry sweeper.
+//   - errors.go: Error, the RFC 6749 §5.2 error every OAuth rule returns.
+//
+// Rules worth knowing:
+//
+//   - When an authorization request names no resource, the first name returned by
+//     Config.Resources is used (the only one, when one server is shared).
+//   - The pre-registered client authenticates with client_secret_post or client_secret_basic,
+//     and may redirect to ChatGPT's and Claude's callbacks or to loopback http on any port.
+//     Registered clients must redirect to a registered URI exactly, except that the port of a
+//     loopback http URI may differ (RFC 8252 §7.3).
+//   - Refresh tokens are issued without offline_access and rotate; the previous one stays
+//     valid until the new one is first used, and a reuse after that revokes the grant.
+//   - Pending authorization requests and sign-ins live in memory: a restart ends them.
+package oauthserver

@@ -1,0 +1,99 @@
+package oauthserver
+
+import (
+	"net/http"
+)
+
+// ScopeMCP is the only scope: use of the shared server. It is advertised identically in the
+// AS metadata, the protected resource metadata and the 401 challenge.
+const ScopeMCP = "mcp"
+
+// authServerMetadata is the RFC 8414 document.
+type authServerMetadata struct {
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	RegistrationEndpoint                       string   `json:"registration_endpoint"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+}
+
+// asMetadata returns the authorization server metadata for an issuer (an allowed origin).
+// client_id_metadata_document_supported is deliberately absent: CIMD is not implemented, and
+// ChatGPT prefers it whenever it is advertised.
+func asMetadata(issuer string) authServerMetadata {
+	methods := []string{AuthNone, AuthSecretPost, AuthSecretBasic}
+	return authServerMetadata{
+		Issuer:                                     issuer,
+		AuthorizationEndpoint:                      issuer + "/authorize",
+		TokenEndpoint:                              issuer + "/token",
+		RegistrationEndpoint:                       issuer + "/register",
+		RevocationEndpoint:                         issuer + "/revoke",
+		ResponseTypesSupported:                     []string{"code"},
+		ResponseModesSupported:                     []string{"query"},
+		GrantTypesSupported:                        []string{"authorization_code", "refresh_token"},
+		CodeChallengeMethodsSupported:              []string{"S256"},
+		TokenEndpointAuthMethodsSupported:          methods,
+		RevocationEndpointAuthMethodsSupported:     methods,
+		ScopesSupported:                            []string{ScopeMCP},
+		AuthorizationResponseIssParameterSupported: true,
+	}
+}
+
+// resourceMetadata is the RFC 9728 document.
+type resourceMetadata struct {
+	Resource               string   `json:"resource"`
+	AuthorizationServers   []string `json:"authorization_servers"`
+	ScopesSupported        []string `json:"scopes_supported"`
+	BearerMethodsSupported []string `json:"bearer_methods_supported"`
+	ResourceName           string   `json:"resource_name,omitempty"`
+}
+
+func prMetadata(origin, name string) resourceMetadata {
+	return resourceMetadata{
+		Resource:               resourceURL(origin, name),
+		AuthorizationServers:   []string{origin},
+		ScopesSupported:        []string{ScopeMCP},
+		BearerMethodsSupported: []string{"header"},
+		ResourceName:           name,
+	}
+}
+
+// prmURL is the path-inserted metadata URL of a resource (RFC 9728 §3.1).
+func prmURL(origin, name string) string {
+	return origin + "/.well-known/oauth-protected-resource/mcp/" + name
+}
+
+func (s *Server) handleASMetadata(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, asMetadata(OriginFromContext(r.Context())))
+}
+
+// handlePRM serves the metadata of /mcp/{name}, or of the only shared server at the bare URL.
+func (s *Server) handlePRM(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	names := s.resources()
+	found := false
+	if name == "" {
+		if len(names) == 1 {
+			name, found = names[0], true
+		}
+	} else {
+		for _, n := range names {
+			found = found || n == name
+		}
+	}
+	if !found {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "no such shared server"})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, prMetadata(OriginFromContext(r.Context()), name))
+}

@@ -1,0 +1,69 @@
+package oauthserver
+
+import (
+	"bytes"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"net/url"
+)
+
+//go:embed pages/*.html
+var pageFiles embed.FS
+
+var pages = template.Must(template.ParseFS(pageFiles, "pages/*.html"))
+
+// setPageHeaders marks a page as not cacheable and not frameable; scripts and styles run only
+// with the page's nonce.
+func setPageHeaders(w http.ResponseWriter, nonce string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'nonce-"+nonce+"'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+}
+
+func newNonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b) // no "+" or "/": stays as is in attributes
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, data map[string]any) {
+	nonce := newNonce()
+	data["Nonce"] = nonce
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+		s.log.Error("rendering page failed", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	setPageHeaders(w, nonce)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) renderError(w http.ResponseWriter, e *pageError) {
+	s.render(w, e.Status, "error.html", map[string]any{"Title": e.Title, "Message": e.Message})
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, status int, req *authRequest, user, message string) {
+	s.render(w, status, "login.html", map[string]any{
+		"Title": "Sign in", "ClientName": req.ClientName, "RedirectHost": req.redirectHost(),
+		"Resource": req.ResourceName, "ID": req.ID, "CSRF": s.csrfToken(req.ID), "User": user, "Message": message,
+	})
+}
+
+func (s *Server) renderWait(w http.ResponseWriter, req *authRequest) {
+	q := url.Values{"id": {req.ID}, "csrf": {s.csrfToken(req.ID)}}.Encode()
+	s.render(w, http.StatusOK, "wait.html", map[string]any{
+		"Title": "Waiting for approval", "ClientName": req.ClientName,
+		"WaitURL": "/authorize/wait?" + q, "StatusURL": "/authorize/status?" + q,
+		"Minutes": int(SignInTimeout.Minutes()),
+	})
+}

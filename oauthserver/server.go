@@ -1,0 +1,329 @@
+package oauthserver
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Lifetimes and bounds. Every expiry is measured with Config.Now.
+const (
+	CodeTTL          = 60 * time.Second    // authorization codes, single use
+	AccessTokenTTL   = time.Hour           // access tokens
+	RefreshTokenTTL  = 30 * 24 * time.Hour // each refresh token; rotation issues a fresh one
+	AuthRequestTTL   = 10 * time.Minute    // a login page must be submitted within this
+	SignInTimeout    = 5 * time.Minute     // an undecided sign-in becomes "expired" (access_denied)
+	SweepInterval    = time.Minute         // how often expired state is removed
+	MaxAuthRequests  = 1000                // pending authorization requests kept in memory
+	MaxRecentSignIns = 50                  // decided sign-ins kept for RecentSignIns
+)
+
+// Config configures a Server.
+type Config struct {
+	// DB is the bbolt database, opened by the caller; the server creates its own buckets
+	// (all named oauth_*) and never closes it.
+	DB *bbolt.DB
+	// Origins is the Host allowlist; every advertised URL is built from the matched origin.
+	Origins *Origins
+	// Resources returns the names of the servers shared right now; each is the protected
+	// resource <origin>/mcp/<name>. The first one is the default resource (see doc.go).
+	Resources func() []string
+	// Policy decides what happens after a correct password; "" means PolicyAsk.
+	Policy Policy
+	// Now is the clock for every expiry; nil means time.Now. Tests move it instead of sleeping.
+	Now func() time.Time
+	// Logger receives one line per sign-in, grant and refusal; nil discards. Tokens, secrets
+	// and passwords are never logged.
+	Logger *slog.Logger
+	// OnSignIn, when set, is called (not under a lock, from the goroutine that made the change)
+	// whenever the pending or recent sign-in lists change.
+	OnSignIn func()
+}
+
+// Server is the OAuth 2.1 authorization server and resource guard. Create it with New.
+type Server struct {
+	db        *bbolt.DB
+	origins   *Origins
+	resources func() []string
+	now       func() time.Time
+	log       *slog.Logger
+	onSignIn  func()
+	argon     argon2Params
+	csrfKey   []byte // per process: pending authorization requests do not survive a restart
+
+	dummyOnce sync.Once
+	dummy     string
+
+	mu           sync.Mutex
+	policy       Policy
+	requests     map[string]*authRequest
+	signIns      map[string]*signIn // pending, by id
+	recent       []SignIn           // decided, newest last
+	userFails    *loginLimiter
+	addrFails    *loginLimiter
+	registerRate *loginLimiter
+
+	stop     chan struct{}
+	stopped  chan struct{}
+	stopOnce sync.Once
+}
+
+// New creates the buckets it needs in cfg.DB and starts the background sweeper (see Close).
+func New(cfg Config) (*Server, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("oauthserver: Config.DB is required")
+	}
+	if cfg.Origins == nil {
+		return nil, errors.New("oauthserver: Config.Origins is required")
+	}
+	if cfg.Resources == nil {
+		cfg.Resources = func() []string { return nil }
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := openBuckets(cfg.DB); err != nil {
+		return nil, fmt.Errorf("oauthserver: %w", err)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	s := &Server{
+		db:           cfg.DB,
+		origins:      cfg.Origins,
+		resources:    cfg.Resources,
+		now:          cfg.Now,
+		log:          cfg.Logger,
+		onSignIn:     cfg.OnSignIn,
+		argon:        defaultArgon2,
+		csrfKey:      key,
+		policy:       cfg.Policy.orDefault(),
+		requests:     map[string]*authRequest{},
+		signIns:      map[string]*signIn{},
+		userFails:    newLimiter(MaxFailuresPerUser, LoginFailureWindow),
+		addrFails:    newLimiter(MaxFailuresPerAddress, LoginFailureWindow),
+		registerRate: newLimiter(MaxRegistrationsPerMinute, time.Minute),
+		stop:         make(chan struct{}),
+		stopped:      make(chan struct{}),
+	}
+	go s.sweepLoop()
+	return s, nil
+}
+
+// Close stops the background sweeper. It does not close the DB.
+func (s *Server) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.stopped
+	return nil
+}
+
+// SetPolicy changes the approval policy for sign-ins that have not yet passed the password step.
+func (s *Server) SetPolicy(p Policy) {
+	s.mu.Lock()
+	s.policy = p.orDefault()
+	s.mu.Unlock()
+}
+
+func (s *Server) currentPolicy() Policy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.policy
+}
+
+// Routes registers every route of the authorization server on mux. The MCP URLs themselves
+// are the caller's: wrap each with Protect.
+func (s *Server) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /authorize", s.handleAuthorize)
+	mux.HandleFunc("POST /authorize", s.handleLogin)
+	mux.HandleFunc("GET /authorize/status", s.handleSignInStatus)
+	mux.HandleFunc("GET /authorize/wait", s.handleWait)
+	mux.Handle("/token", s.api(http.MethodPost, s.handleToken))
+	mux.Handle("/register", s.api(http.MethodPost, s.handleRegister))
+	mux.Handle("/revoke", s.api(http.MethodPost, s.handleRevoke))
+	mux.Handle("/.well-known/oauth-authorization-server", s.api(http.MethodGet, s.handleASMetadata))
+	mux.Handle("/.well-known/openid-configuration", s.api(http.MethodGet, s.handleASMetadata))
+	mux.Handle("/.well-known/oauth-protected-resource/mcp/{name}", s.api(http.MethodGet, s.handlePRM))
+	mux.Handle("/.well-known/oauth-protected-resource", s.api(http.MethodGet, s.handlePRM))
+	mux.Handle("/.well-known/", s.api(http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "no such metadata document"})
+	}))
+}
+
+// api wraps a JSON endpoint: Host allowlist, CORS for any origin, OPTIONS answered before
+// anything else, HEAD allowed wherever GET is, and a JSON 405 for other methods.
+func (s *Server) api(method string, h http.HandlerFunc) http.Handler {
+	allow := method + ", OPTIONS"
+	if method == http.MethodGet {
+		allow = "GET, HEAD, OPTIONS"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, ok := s.withOrigin(w, r)
+		if !ok {
+			return
+		}
+		hdr := w.Header()
+		hdr.Set("Access-Control-Allow-Origin", "*")
+		hdr.Set("Access-Control-Allow-Methods", allow)
+		hdr.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
+		hdr.Set("Access-Control-Max-Age", "600")
+		switch {
+		case r.Method == http.MethodOptions:
+			w.WriteHeader(http.StatusNoContent)
+		case r.Method == method || (method == http.MethodGet && r.Method == http.MethodHead):
+			h(w, r)
+		default:
+			hdr.Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "method not allowed"})
+		}
+	})
+}
+
+// withOrigin makes sure the request carries its allowed origin in the context (Origins.Handler
+// may or may not be in front); it answers 421 and returns false when the Host is not allowed.
+func (s *Server) withOrigin(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	if OriginFromContext(r.Context()) != "" {
+		return r, true
+	}
+	origin := s.origins.Match(r.Host)
+	if origin == "" {
+		writeMisdirected(w)
+		return r, false
+	}
+	return r.WithContext(context.WithValue(r.Context(), originKey{}, origin)), true
+}
+
+func resourceURL(origin, name string) string { return origin + "/mcp/" + name }
+
+// sharedResource returns the name of the shared server whose resource URL (on origin) is
+// resource; an empty resource means the default one (the first shared server).
+func (s *Server) sharedResource(origin, resource string) (string, *Error) {
+	names := s.resources()
+	if len(names) == 0 {
+		return "", oauthErr(http.StatusBadRequest, "invalid_target", "no server is shared right now")
+	}
+	if resource == "" {
+		return names[0], nil
+	}
+	for _, n := range names {
+		if resource == resourceURL(origin, n) {
+			return n, nil
+		}
+	}
+	return "", oauthErr(http.StatusBadRequest, "invalid_target", "resource is not a server shared here")
+}
+
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// normalizeScope checks a requested scope: empty means "mcp"; anything but "mcp" is refused.
+func normalizeScope(scope string) (string, *Error) {
+	for _, s := range strings.Fields(scope) {
+		if s != ScopeMCP {
+			return "", oauthErr(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("unknown scope %q: the only scope is %q", truncate(s, 64), ScopeMCP))
+		}
+	}
+	return ScopeMCP, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func (s *Server) sweepLoop() {
+	defer close(s.stopped)
+	t := time.NewTicker(SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.sweep(); err != nil {
+				s.log.Warn("oauth sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+// sweep removes expired codes and tokens, grants with no token left, stale registered
+// clients, and expired in-memory state. It runs every SweepInterval.
+func (s *Server) sweep() error {
+	now := s.now()
+	changed := s.expireInMemory(now)
+	if changed && s.onSignIn != nil {
+		s.onSignIn()
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		var codes, tokens, grants, clients [][]byte
+		if err := forEachJSON(tx, bucketCodes, func(k []byte, c *codeRecord) error {
+			if now.After(c.Expires) {
+				codes = append(codes, clone(k))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		live := map[string]bool{}
+		if err := forEachJSON(tx, bucketTokens, func(k []byte, t *tokenRecord) error {
+			if now.After(t.Expires) {
+				tokens = append(tokens, clone(k))
+			} else {
+				live[t.GrantID] = true
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := forEachJSON(tx, bucketGrants, func(k []byte, g *grantRecord) error {
+			if !live[g.ID] && now.Sub(g.Created) > CodeTTL {
+				grants = append(grants, clone(k))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := forEachJSON(tx, bucketClients, func(k []byte, c *clientRecord) error {
+			if c.stale(now) {
+				clients = append(clients, clone(k))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, kv := range []struct {
+			b    []byte
+			keys [][]byte
+		}{{bucketCodes, codes}, {bucketTokens, tokens}, {bucketGrants, grants}, {bucketClients, clients}} {
+			if err := deleteKeys(tx, kv.b, kv.keys); err != nil {
+				return err
+			}
+		}
+		for _, id := range clients {
+			if err := removeClientDataTx(tx, string(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
