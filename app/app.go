@@ -1,0 +1,301 @@
+package app
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mcpshare/mcpshare/app/builtin"
+	"github.com/mcpshare/mcpshare/app/secrets"
+	"github.com/mcpshare/mcpshare/oauthserver"
+)
+
+// Secret store kinds for Options.Secrets.
+const (
+	SecretsKeychain = "keychain"
+	SecretsFile     = "file"
+)
+
+// KeychainService is the service name under which secrets sit in the OS keychain.
+const KeychainService = "mcpshare"
+
+// secretsFileName is the 0600 file used with --secrets file.
+const secretsFileName = "secrets.json"
+
+// Options configure an App. Empty override fields keep the stored settings.
+type Options struct {
+	// ConfigDir holds the database (and the secrets file with Secrets == "file").
+	ConfigDir string
+	// Secrets is SecretsKeychain (default) or SecretsFile.
+	Secrets string
+	// KeychainService overrides KeychainService, so tests do not touch a user's entries.
+	KeychainService string
+
+	// Per-run overrides of the stored settings (command-line flags).
+	Addr        string
+	Approval    string
+	Tunnel      string
+	PublicURL   string
+	NgrokDomain string
+
+	// FilesRoot is the folder the built-in server shares when it is created on
+	// first run; empty means ~/MCP Share.
+	FilesRoot string
+
+	// NgrokConnectURL and NgrokConnectCAs point the ngrok agent at another
+	// service than ngrok's cloud: tests run a fake one on loopback.
+	NgrokConnectURL string
+	NgrokConnectCAs *x509.CertPool
+
+	Logger *slog.Logger
+	// Now is the clock of the authorization server; nil means time.Now.
+	Now func() time.Time
+}
+
+// App is one running installation of MCP Share: its config directory, its
+// authorization server and, while sharing, its listeners.
+type App struct {
+	opts    Options
+	log     *slog.Logger
+	db      *bolt.DB
+	cfg     configStore
+	secrets secrets.Store
+	auth    *oauthserver.Server
+	origins *oauthserver.Origins
+	events  events
+
+	firstUser, firstPassword string
+
+	mu       sync.Mutex
+	settings Settings           // effective: stored settings plus this run's overrides
+	enabled  []string           // names of enabled servers, for the authorization server
+	running  map[string]*shared // MCP handlers of the servers in use
+	share    *sharing           // nil while stopped
+	status   Status
+}
+
+// Open opens (or on first run creates) the installation in opts.ConfigDir.
+// It fails with ErrAlreadyRunning when another process holds it. Open does not
+// start sharing; see Start.
+func Open(opts Options) (*App, error) {
+	if opts.ConfigDir == "" {
+		return nil, errors.New("no config directory given")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	store, err := openSecrets(opts)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openDB(opts.ConfigDir)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{
+		opts:    opts,
+		log:     opts.Logger,
+		db:      db,
+		cfg:     configStore{db},
+		secrets: store,
+		origins: oauthserver.NewOrigins(),
+		running: make(map[string]*shared),
+		status:  Status{State: StateStopped},
+	}
+	if err := a.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func openSecrets(opts Options) (secrets.Store, error) {
+	switch opts.Secrets {
+	case "", SecretsKeychain:
+		svc := opts.KeychainService
+		if svc == "" {
+			svc = KeychainService
+		}
+		return secrets.Keychain(svc), nil
+	case SecretsFile:
+		return secrets.File(filepath.Join(opts.ConfigDir, secretsFileName))
+	default:
+		return nil, fmt.Errorf("%w: --secrets %q: use keychain or file", ErrInvalidConfig, opts.Secrets)
+	}
+}
+
+// init runs the first-run setup and loads the effective settings.
+func (a *App) init() error {
+	st, first, err := a.loadSettings()
+	if err != nil {
+		return err
+	}
+	if first {
+		if err := a.firstRun(); err != nil {
+			return err
+		}
+	}
+	eff, err := a.applyOverrides(st)
+	if err != nil {
+		return err
+	}
+	a.settings = eff
+	if err := a.refreshEnabled(); err != nil {
+		return err
+	}
+	a.auth, err = oauthserver.New(oauthserver.Config{
+		DB:        a.db,
+		Origins:   a.origins,
+		Resources: a.enabledNames,
+		Policy:    oauthserver.Policy(eff.Approval),
+		Now:       a.opts.Now,
+		Logger:    a.log.With("part", "oauth"),
+		OnSignIn:  func() { a.events.emit(EventSignIn, "sign-ins changed") },
+	})
+	if err != nil {
+		return fmt.Errorf("start the authorization server: %w", err)
+	}
+	name, pw, created, err := a.auth.EnsureFirstUser()
+	if err != nil {
+		return fmt.Errorf("create the first user: %w", err)
+	}
+	if created {
+		a.firstUser, a.firstPassword = name, pw
+	}
+	return nil
+}
+
+func (a *App) loadSettings() (st Settings, first bool, err error) {
+	err = a.db.View(func(tx *bolt.Tx) error {
+		first = tx.Bucket(bucketSettings).Get(keySettings) == nil
+		return nil
+	})
+	if err != nil {
+		return st, false, err
+	}
+	st, err = a.cfg.settings()
+	return st, first, err
+}
+
+// firstRun stores default settings and the built-in server.
+func (a *App) firstRun() error {
+	root := a.opts.FilesRoot
+	if root == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return fmt.Errorf("find the home folder for the built-in server: %w", err)
+		}
+		root = filepath.Join(home, "MCP Share")
+	}
+	if err := builtin.EnsureFolder(root); err != nil {
+		return fmt.Errorf("create the shared folder %s: %w", root, err)
+	}
+	files := ServerConfig{Name: BuiltinName, Kind: KindBuiltin, Enabled: true, Root: root}
+	if err := a.cfg.putServer(files, true); err != nil && !errors.Is(err, ErrServerExists) {
+		return err
+	}
+	return a.cfg.putSettings(defaultSettings())
+}
+
+func (a *App) applyOverrides(st Settings) (Settings, error) {
+	o := a.opts
+	for dst, v := range map[*string]string{
+		&st.Addr: o.Addr, &st.Approval: o.Approval, &st.Tunnel: o.Tunnel,
+		&st.PublicURL: o.PublicURL, &st.NgrokDomain: o.NgrokDomain,
+	} {
+		if v != "" {
+			*dst = v
+		}
+	}
+	if o.PublicURL != "" && o.Tunnel == "" {
+		st.Tunnel = TunnelCustom
+	}
+	if err := st.Validate(); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// Close stops sharing and releases the database. The App is unusable afterwards.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	stopErr := a.Stop(ctx)
+	if a.auth != nil {
+		a.auth.Close()
+	}
+	return errors.Join(stopErr, a.db.Close())
+}
+
+// ConfigDir is the directory this App was opened on.
+func (a *App) ConfigDir() string { return a.opts.ConfigDir }
+
+// Subscribe registers fn for every event until cancel is called. fn runs in
+// the goroutine that caused the event and must return quickly.
+func (a *App) Subscribe(fn func(Event)) (cancel func()) { return a.events.subscribe(fn) }
+
+// FirstRunCredentials returns the user created on this run and its generated
+// password; both are empty unless this run created the installation. The
+// password is stored only as a hash: show it once.
+func (a *App) FirstRunCredentials() (user, password string) {
+	return a.firstUser, a.firstPassword
+}
+
+// Settings returns the effective settings of this run.
+func (a *App) Settings() Settings {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.settings
+}
+
+// SaveSettings validates and stores st; it applies from the next Start (the
+// approval policy applies at once).
+func (a *App) SaveSettings(st Settings) error {
+	if err := a.cfg.putSettings(st); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.settings = st
+	a.mu.Unlock()
+	a.auth.SetPolicy(oauthserver.Policy(st.Approval))
+	return nil
+}
+
+// Auth gives the command line and the GUI the user, client and sign-in
+// operations of the authorization server.
+func (a *App) Auth() *oauthserver.Server { return a.auth }
+
+// Secrets is the store this App keeps its secrets in.
+func (a *App) Secrets() secrets.Store { return a.secrets }
+
+func (a *App) enabledNames() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.enabled)
+}
+
+func (a *App) refreshEnabled() error {
+	all, err := a.cfg.servers()
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, c := range all {
+		if c.Enabled {
+			names = append(names, c.Name)
+		}
+	}
+	a.mu.Lock()
+	a.enabled = names
+	a.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,280 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/mcpshare/mcpshare/app/secrets"
+	"github.com/mcpshare/mcpshare/tunnel"
+)
+
+// State is whether the app is sharing.
+type State string
+
+// States of sharing.
+const (
+	StateStopped  State = "stopped"
+	StateStarting State = "starting"
+	StateSharing  State = "sharing"
+	StateError    State = "error"
+)
+
+// Status is what the tray's state line and the window show.
+type Status struct {
+	State State
+	// Err says why sharing failed (StateError), or why the public URL is
+	// missing while local sharing works.
+	Err error
+	// LocalOrigin is the origin of the local listener, e.g. http://127.0.0.1:8765.
+	LocalOrigin string
+	// PublicOrigin is the tunnel's origin while it is up.
+	PublicOrigin string
+	// Tunnel is the tunnel's own state (connecting, online, reconnecting, failed).
+	Tunnel tunnel.State
+}
+
+// Typed errors the GUI explains.
+var (
+	// ErrPortInUse: the configured address is taken by another program.
+	ErrPortInUse = errors.New("the port is in use by another program")
+	// ErrNgrokToken: no ngrok authtoken is stored or set in NGROK_AUTHTOKEN.
+	ErrNgrokToken = errors.New("no ngrok authtoken: add it in Settings (or `mcpshare ngrok set-token`), or set NGROK_AUTHTOKEN")
+)
+
+const (
+	shutdownTimeout   = 10 * time.Second
+	tunnelStartWithin = 30 * time.Second
+	readHeaderTimeout = 10 * time.Second
+)
+
+// sharing is what exists only while the app shares: listeners, servers, tunnel.
+type sharing struct {
+	local    *http.Server
+	public   *http.Server // nil unless the tunnel hands us a listener
+	provider tunnel.Provider
+	cancel   context.CancelFunc // ends the background tunnel start
+	done     chan struct{}      // closed when the tunnel goroutine returns
+}
+
+// Status reports the current state of sharing.
+func (a *App) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.status
+}
+
+func (a *App) setStatus(f func(*Status)) {
+	a.mu.Lock()
+	f(&a.status)
+	st := a.status
+	a.mu.Unlock()
+	msg := string(st.State)
+	if st.Err != nil {
+		msg += ": " + st.Err.Error()
+	}
+	a.events.emit(EventState, msg)
+}
+
+// Start begins sharing: it checks the secret store, listens on the local
+// address and brings the tunnel up in the background. It returns once local
+// sharing works; the public URL follows as EventTunnel events.
+func (a *App) Start(ctx context.Context) error {
+	a.mu.Lock()
+	if a.share != nil {
+		a.mu.Unlock()
+		return nil
+	}
+	st := a.settings
+	a.status = Status{State: StateStarting}
+	a.mu.Unlock()
+
+	fail := func(err error) error {
+		a.setStatus(func(s *Status) { *s = Status{State: StateError, Err: err} })
+		return err
+	}
+	if _, err := a.ClientCredentials(ctx); err != nil {
+		return fail(err)
+	}
+	ln, err := a.listen(st.Addr)
+	if err != nil {
+		return fail(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	local := "http://127.0.0.1:" + strconv.Itoa(port)
+	a.origins.SetLocal(local, "http://localhost:"+strconv.Itoa(port), "http://[::1]:"+strconv.Itoa(port))
+
+	handler := a.Handler()
+	sh := &sharing{
+		local: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)},
+		done:  make(chan struct{}),
+	}
+	go func() {
+		if err := sh.local.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("local listener stopped", "err", err)
+			a.setStatus(func(s *Status) { s.State, s.Err = StateError, err })
+		}
+	}()
+
+	tctx, cancel := context.WithCancel(context.Background())
+	sh.cancel = cancel
+	a.mu.Lock()
+	a.share = sh
+	a.status = Status{State: StateSharing, LocalOrigin: local}
+	a.mu.Unlock()
+	a.setStatus(func(*Status) {})
+	a.log.Info("sharing locally", "origin", local)
+
+	go a.runTunnel(tctx, sh, st, handler)
+	return nil
+}
+
+// listen opens addr. When the default port is taken it falls back to a free
+// port and says so; a port the user chose is an error.
+func (a *App) listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if addr != DefaultAddr {
+		return nil, fmt.Errorf("%w: %s (choose another port in Settings or with --addr)", ErrPortInUse, addr)
+	}
+	ln, err2 := net.Listen("tcp", "127.0.0.1:0")
+	if err2 != nil {
+		return nil, fmt.Errorf("listen on %s: %w; and on a free port: %v", addr, err, err2)
+	}
+	msg := fmt.Sprintf("port %s is in use by another program; sharing on %s instead", addr, ln.Addr())
+	a.log.Warn(msg)
+	a.events.emit(EventWarning, msg)
+	return ln, nil
+}
+
+// runTunnel brings the public origin up and keeps serving on it until ctx ends.
+func (a *App) runTunnel(ctx context.Context, sh *sharing, st Settings, handler http.Handler) {
+	defer close(sh.done)
+	provider, err := a.provider(ctx, st)
+	if err == nil && provider != nil {
+		a.mu.Lock()
+		sh.provider = provider
+		a.mu.Unlock()
+		a.tunnelState(tunnel.Status{State: tunnel.StateConnecting})
+		sctx, cancel := context.WithTimeout(ctx, tunnelStartWithin)
+		var origin string
+		var ln net.Listener
+		origin, ln, err = provider.Start(sctx)
+		cancel()
+		if err == nil {
+			if origin != "" {
+				a.origins.SetPublic(origin)
+			}
+			if ln != nil {
+				sh.public = &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
+				go sh.public.Serve(ln)
+			}
+			a.setStatus(func(s *Status) { s.PublicOrigin, s.Tunnel, s.Err = origin, tunnel.StateOnline, nil })
+			if origin != "" {
+				a.log.Info("public URL is up", "origin", origin)
+				a.events.emit(EventTunnel, "public URL "+origin+" is online")
+			}
+			return
+		}
+	}
+	if err != nil && ctx.Err() == nil {
+		a.log.Error("public URL failed", "err", err)
+		a.setStatus(func(s *Status) { s.Tunnel, s.Err = tunnel.StateFailed, fmt.Errorf("public URL: %w", err) })
+		a.events.emit(EventTunnel, "public URL failed: "+err.Error())
+	}
+}
+
+// provider builds the tunnel provider for st; nil means local only.
+func (a *App) provider(ctx context.Context, st Settings) (tunnel.Provider, error) {
+	switch st.Tunnel {
+	case TunnelCustom:
+		return tunnel.Custom(st.PublicURL)
+	case TunnelNgrok:
+		token := os.Getenv("NGROK_AUTHTOKEN")
+		if token == "" {
+			var err error
+			token, err = a.secrets.Get(ctx, secrets.KeyNgrokAuthtoken)
+			if errors.Is(err, secrets.ErrNotFound) {
+				return nil, ErrNgrokToken
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read the ngrok authtoken: %w", err)
+			}
+		}
+		return tunnel.Ngrok(tunnel.NgrokConfig{
+			Authtoken: token,
+			Domain:    st.NgrokDomain,
+			OnStatus:  a.tunnelState,
+			Logger:    a.log.With("part", "ngrok"),
+			// Test seams; empty in real use.
+			ConnectURL: a.opts.NgrokConnectURL,
+			ConnectCAs: a.opts.NgrokConnectCAs,
+		})
+	default:
+		return nil, nil
+	}
+}
+
+func (a *App) tunnelState(ts tunnel.Status) {
+	a.mu.Lock()
+	a.status.Tunnel = ts.State
+	gone := (ts.State == tunnel.StateFailed || ts.State == tunnel.StateStopped) && a.status.PublicOrigin != ""
+	if gone {
+		// The public origin leaves the allowlist as soon as the tunnel is down for good.
+		a.status.PublicOrigin = ""
+	}
+	a.mu.Unlock()
+	if gone {
+		a.origins.SetPublic("")
+	}
+	msg := "public URL: " + string(ts.State)
+	if ts.Err != nil {
+		msg += ": " + ts.Err.Error()
+	}
+	a.events.emit(EventTunnel, msg)
+}
+
+// Stop ends sharing: the tunnel closes, the listeners stop accepting,
+// in-flight requests finish (bounded by ctx) and every session and child
+// process ends.
+func (a *App) Stop(ctx context.Context) error {
+	a.mu.Lock()
+	sh := a.share
+	a.share = nil
+	a.mu.Unlock()
+	if sh == nil {
+		return nil
+	}
+	sh.cancel()
+	<-sh.done
+	a.origins.SetPublic("")
+	var errs []error
+	if sh.provider != nil {
+		errs = append(errs, sh.provider.Close())
+	}
+	for _, srv := range []*http.Server{sh.public, sh.local} {
+		if srv == nil {
+			continue
+		}
+		if err := srv.Shutdown(ctx); err != nil {
+			// Long-lived SSE streams do not end by themselves: cut them.
+			srv.Close()
+		}
+	}
+	errs = append(errs, a.closeServers())
+	a.setStatus(func(s *Status) { *s = Status{State: StateStopped} })
+	a.log.Info("sharing stopped")
+	return errors.Join(errs...)
+}

@@ -1,0 +1,152 @@
+// Command mcpshare shares the MCP servers on this computer with ChatGPT,
+// Claude and any MCP client that speaks OAuth 2.1.
+//
+// With no subcommand it opens the desktop app (window and tray). `serve` runs
+// the same thing headless; the other subcommands manage users, clients,
+// servers and secrets of a config directory while no instance runs on it.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mcpshare/mcpshare/app"
+)
+
+const usage = `MCP Share: share the MCP servers on this computer with ChatGPT and Claude.
+
+Usage:
+  mcpshare [flags]                       open the app (window and tray) and share
+  mcpshare serve [flags]                 share without a window (servers, CI)
+  mcpshare user add|list|remove|passwd   manage who may sign in
+  mcpshare client list|revoke            manage registered OAuth clients
+  mcpshare server add|list|remove|enable|disable
+                                         manage the shared MCP servers
+  mcpshare import FILE                   import servers from Claude Desktop, Cursor or VS Code
+  mcpshare ngrok set-token               store the ngrok authtoken (read from stdin)
+
+Run "mcpshare COMMAND -h" for the flags of a command.
+`
+
+// exit codes
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// cli carries the streams of one invocation.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin, stdout, stderr}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+		return c.gui(args)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return c.serve(rest)
+	case "user":
+		return c.user(rest)
+	case "client":
+		return c.client(rest)
+	case "server":
+		return c.server(rest)
+	case "import":
+		return c.importFile(rest)
+	case "ngrok":
+		return c.ngrok(rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "mcpshare: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+}
+
+// common holds the flags every subcommand accepts.
+type common struct {
+	configDir string
+	secrets   string
+	verbose   bool
+}
+
+func (c *cli) flags(name string, co *common) *flag.FlagSet {
+	fs := flag.NewFlagSet("mcpshare "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.StringVar(&co.configDir, "config-dir", defaultConfigDir(), "configuration directory (env MCPSHARE_CONFIG_DIR)")
+	fs.StringVar(&co.secrets, "secrets", app.SecretsKeychain, "where secrets live: keychain, or file (a 0600 file in the config dir)")
+	fs.BoolVar(&co.verbose, "verbose", false, "log debug messages")
+	return fs
+}
+
+func defaultConfigDir() string {
+	if d := os.Getenv("MCPSHARE_CONFIG_DIR"); d != "" {
+		return d
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return ".mcpshare"
+	}
+	return filepath.Join(d, "mcpshare")
+}
+
+func (c *cli) logger(co *common) *slog.Logger {
+	level := slog.LevelInfo
+	if co.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// open opens the config directory for a management command and prints the
+// first user's password when this call created the installation.
+func (c *cli) open(co *common, opts app.Options) (*app.App, error) {
+	opts.ConfigDir, opts.Secrets = co.configDir, co.secrets
+	if opts.Logger == nil {
+		opts.Logger = c.logger(co)
+	}
+	a, err := app.Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	if user, pw := a.FirstRunCredentials(); pw != "" {
+		fmt.Fprintf(c.stdout, "First start: created user %q with password %s\n(shown only this once; change it with `mcpshare user passwd %s`)\n\n", user, pw, user)
+	}
+	return a, nil
+}
+
+// fail prints err for people and returns the exit code.
+func (c *cli) fail(err error) int {
+	fmt.Fprintf(c.stderr, "mcpshare: %v\n", err)
+	if errors.Is(err, app.ErrInvalidConfig) {
+		return exitUsage
+	}
+	return exitError
+}
+
+// parse parses flags; -h gives exit 0, bad flags exit 2.
+func parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return 0, true
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mcpshare/mcpshare/app"
+	"github.com/mcpshare/mcpshare/oauthserver"
+	"github.com/mcpshare/mcpshare/tunnel"
+)
+
+// shareFlags are the flags of `serve` that the GUI accepts too.
+type shareFlags struct {
+	common
+	addr, approval, tunnel, publicURL, ngrokDomain, readyFile, folder string
+}
+
+func (c *cli) shareFlagSet(name string, sf *shareFlags) *flag.FlagSet {
+	fs := c.flags(name, &sf.common)
+	fs.StringVar(&sf.addr, "addr", "", "local address to listen on (default from settings, "+app.DefaultAddr+")")
+	fs.StringVar(&sf.approval, "approval", "", "sign-in approval: ask, once (ask once per client) or password (default from settings, ask)")
+	fs.StringVar(&sf.tunnel, "tunnel", "", "public URL: none, ngrok or custom (default from settings, none)")
+	fs.StringVar(&sf.publicURL, "public-url", "", "public origin of your own reverse proxy (with --tunnel custom)")
+	fs.StringVar(&sf.ngrokDomain, "ngrok-domain", "", "reserved ngrok domain, e.g. my-name.ngrok.app (keeps the URL stable)")
+	fs.StringVar(&sf.readyFile, "ready-file", "", "write the URLs and client credentials as JSON to this file once listening")
+	fs.StringVar(&sf.folder, "folder", "", "folder the built-in server shares, when it is created on first run (default ~/MCP Share)")
+	return fs
+}
+
+func (sf *shareFlags) options() app.Options {
+	return app.Options{
+		Addr: sf.addr, Approval: sf.approval, Tunnel: sf.tunnel, PublicURL: sf.publicURL,
+		NgrokDomain: sf.ngrokDomain, FilesRoot: sf.folder,
+	}
+}
+
+// readyInfo is the --ready-file document.
+type readyInfo struct {
+	Issuer       string            `json:"issuer"`
+	PublicOrigin string            `json:"public_origin,omitempty"`
+	Servers      map[string]string `json:"servers"`
+	ClientID     string            `json:"client_id"`
+	ClientSecret string            `json:"client_secret"`
+}
+
+func (c *cli) serve(args []string) int {
+	var sf shareFlags
+	fs := c.shareFlagSet("serve", &sf)
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "mcpshare serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	a, err := c.open(&sf.common, sf.options())
+	if err != nil {
+		return c.fail(err)
+	}
+	defer a.Close()
+
+	interactive := isTerminal(os.Stdin)
+	if a.Settings().Approval != app.ApprovalPassword && !interactive {
+		a.Close()
+		return c.fail(fmt.Errorf("%w: the %q approval policy needs someone to approve sign-ins, and there is no terminal or window here; run with --approval password (the password alone signs in), or run the app with its window", app.ErrInvalidConfig, a.Settings().Approval))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tunnelDone := make(chan struct{})
+	var once sync.Once
+	cancel := a.Subscribe(func(ev app.Event) {
+		if ev.Kind == app.EventTunnel {
+			st := a.Status()
+			if st.Tunnel == tunnel.StateOnline || st.Tunnel == tunnel.StateFailed {
+				once.Do(func() { close(tunnelDone) })
+			}
+		}
+	})
+	defer cancel()
+
+	if err := a.Start(ctx); err != nil {
+		return c.fail(err)
+	}
+	if a.Settings().Tunnel != app.TunnelNone {
+		select {
+		case <-tunnelDone:
+		case <-ctx.Done():
+		case <-time.After(40 * time.Second):
+		}
+	}
+	info, err := a.ConnectInfo(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	c.printConnect(a, info)
+	if sf.readyFile != "" {
+		if err := writeReady(sf.readyFile, a, info); err != nil {
+			return c.fail(err)
+		}
+	}
+	if a.Settings().Approval != app.ApprovalPassword {
+		go c.approveOnTerminal(ctx, a)
+	}
+	<-ctx.Done()
+	stop()
+	fmt.Fprintln(c.stderr, "mcpshare: stopping: finishing requests and ending sessions")
+	if err := a.Close(); err != nil {
+		fmt.Fprintf(c.stderr, "mcpshare: while stopping: %v\n", err)
+	}
+	return exitOK
+}
+
+func (c *cli) printConnect(a *app.App, info app.ConnectInfo) {
+	st := a.Status()
+	w := c.stdout
+	fmt.Fprintf(w, "MCP Share is sharing on %s\n", st.LocalOrigin)
+	if st.PublicOrigin != "" {
+		fmt.Fprintf(w, "Public URL: %s\n", st.PublicOrigin)
+	} else if st.Err != nil {
+		fmt.Fprintf(w, "No public URL: %v\n", st.Err)
+	}
+	fmt.Fprintln(w)
+	names := make([]string, 0, len(info.Servers))
+	for n := range info.Servers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  MCP URL (%s): %s\n", n, info.Servers[n])
+	}
+	if len(names) == 0 {
+		fmt.Fprintln(w, "  No server is enabled: add one with `mcpshare server add` or enable one.")
+	}
+	fmt.Fprintf(w, "  Issuer:         %s\n", info.Issuer)
+	fmt.Fprintf(w, "  Client ID:      %s\n", info.ClientID)
+	fmt.Fprintf(w, "  Client Secret:  %s\n\n", info.ClientSecret)
+	if !info.Public {
+		fmt.Fprintln(w, "These URLs work on this computer only. For ChatGPT or claude.ai, add a public URL: --tunnel ngrok (with an ngrok authtoken) or --tunnel custom --public-url URL.")
+	}
+	switch a.Settings().Approval {
+	case app.ApprovalPassword:
+		fmt.Fprintln(w, "Sign-ins need the user's password only (--approval password).")
+	default:
+		fmt.Fprintln(w, "Each sign-in waits for your approval here on the terminal.")
+	}
+	fmt.Fprintln(w, "Press Ctrl+C to stop.")
+}
+
+func writeReady(path string, a *app.App, info app.ConnectInfo) error {
+	doc := readyInfo{
+		Issuer: info.Issuer, Servers: info.Servers,
+		ClientID: info.ClientID, ClientSecret: info.ClientSecret,
+	}
+	if info.Public {
+		doc.PublicOrigin = info.Origin
+		// The local URLs are what a process on this computer uses.
+		local := a.Status().LocalOrigin
+		doc.Issuer = local
+		for n := range doc.Servers {
+			doc.Servers[n] = local + "/mcp/" + n
+		}
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write ready file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write ready file: %w", err)
+	}
+	return nil
+}
+
+// approveOnTerminal asks on the terminal about each new pending sign-in.
+func (c *cli) approveOnTerminal(ctx context.Context, a *app.App) {
+	wake := make(chan struct{}, 1)
+	cancel := a.Subscribe(func(ev app.Event) {
+		if ev.Kind == app.EventSignIn {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer cancel()
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(c.stdin)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	asked := map[string]bool{}
+	for {
+		for _, si := range a.Auth().PendingSignIns() {
+			if asked[si.ID] {
+				continue
+			}
+			asked[si.ID] = true
+			fmt.Fprintf(c.stdout, "\nSign-in request: user %q through %s (%s) to %q from %s at %s.\nApprove? [y/N] ",
+				si.User, si.ClientName, si.RedirectHost, si.Resource, si.RemoteAddr, si.Time.Format(time.TimeOnly))
+			var line string
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return
+			case line, ok = <-lines:
+			}
+			if !ok {
+				return
+			}
+			approve := strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes")
+			if err := a.Auth().Decide(si.ID, approve); err != nil {
+				if errors.Is(err, oauthserver.ErrSignInNotFound) {
+					fmt.Fprintln(c.stdout, "That sign-in is no longer pending (it timed out or was answered).")
+				} else {
+					fmt.Fprintf(c.stdout, "Could not record the answer: %v\n", err)
+				}
+			} else if approve {
+				fmt.Fprintln(c.stdout, "Approved.")
+			} else {
+				fmt.Fprintln(c.stdout, "Denied.")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// absPath makes p absolute for messages and stored configs.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs MCP Share (the window and the tray) from source on a Debian or Ubuntu
+# machine with Go, after installing the C headers Fyne needs. Flags are passed
+# on: cmd/run.sh --help, cmd/run.sh serve --approval password, ...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmd/setup.sh
+exec go run ./cmd/mcpshare "$@"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what MCP Share needs on a Debian or Ubuntu machine with Go:
+#   cmd/setup.sh          the C headers Fyne builds against (GL, X11)
+#   cmd/setup.sh --test   also Xvfb, D-Bus, gnome-keyring, ImageMagick and the
+#                         npm packages of the end-to-end tests (from the lockfile)
+# Packages already present are not installed again, so a second run is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_pkgs="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev"
+test_pkgs="xvfb xauth imagemagick dbus dbus-x11 gnome-keyring nodejs npm"
+
+want="$build_pkgs"
+[ "${1:-}" = "--test" ] && want="$want $test_pkgs"
+
+missing=""
+for p in $want; do
+  # nodejs/npm may come from elsewhere (nvm, a tarball): a working binary is enough.
+  case $p in nodejs|npm) command -v "${p/nodejs/node}" >/dev/null && continue;; esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian packages:$missing"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  node_dir=cmd/mcpshare/testdata/node
+  # npm ci only when the installed tree does not match the lockfile.
+  if ! cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.package-lock.json" 2>/dev/null; then
+    echo "setup: installing the npm packages of the end-to-end tests"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
