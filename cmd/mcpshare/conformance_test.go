@@ -95,20 +95,8 @@ func TestConformanceBridgeMatchesDirect(t *testing.T) {
 	}
 	directRes := runConformance(t, dir, "http://127.0.0.1:"+strconv.Itoa(port)+"/mcp", "")
 
-	configDir := t.TempDir()
-	add := exec.Command(binary, "server", "add", "everything", "--config-dir", configDir, "--secrets", "file",
-		// The suite opens a session per scenario and never ends them.
-		"--max-sessions", "64", "--", nodeBinary(dir), everything, "stdio")
-	out, err := add.CombinedOutput()
-	if err != nil {
-		t.Fatalf("server add: %v\n%s", err, out)
-	}
-	m := firstStartRE.FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("no first password:\n%s", out)
-	}
-	inst := startServe(t, configDir)
-	inst.user, inst.password = string(m[1]), string(m[2])
+	// The suite opens a session per scenario and never ends them.
+	inst := serveWithEverything(t, dir, "--max-sessions", "64")
 	url := inst.mcpURL(t, "everything")
 	_, tok := preregistered(t, inst, url)
 	bridged := runConformance(t, dir, url, tok.AccessToken)

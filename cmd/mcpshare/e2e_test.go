@@ -213,6 +213,31 @@ func signIn(t *testing.T, authURL, user, password string) *url.URL {
 	return loc
 }
 
+// serveWithEverything adds the npm server-everything (stdio) as "everything"
+// to a fresh config dir with `server add`, starts `serve` on it, and returns
+// the instance with the first user's credentials, which `server add` printed
+// because it created the installation.
+func serveWithEverything(t *testing.T, dir string, addFlags ...string) *instance {
+	t.Helper()
+	configDir := t.TempDir()
+	args := append([]string{"server", "add", "everything", "--config-dir", configDir, "--secrets", "file"}, addFlags...)
+	args = append(args, "--", nodeBinary(dir), filepath.Join(dir, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "stdio")
+	out, err := exec.Command(binary, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("server add: %v\n%s", err, out)
+	}
+	m := firstStartRE.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("server add on a fresh config dir did not print the first password:\n%s", out)
+	}
+	inst := startServe(t, configDir)
+	if inst.password != "" {
+		t.Fatal("the first password was printed twice")
+	}
+	inst.user, inst.password = string(m[1]), string(m[2])
+	return inst
+}
+
 func requireE2E(t *testing.T) string {
 	t.Helper()
 	dir, _ := filepath.Abs("testdata/node")
@@ -432,24 +457,8 @@ func statusWithToken(t *testing.T, mcpURL, token string) (int, string) {
 
 func TestOAuth2PreregisteredRefreshRevokeAudience(t *testing.T) {
 	dir := requireE2E(t)
-	configDir := t.TempDir()
 	// A second server, stdio, from npm: a token for /mcp/files must not open it.
-	add := exec.Command(binary, "server", "add", "everything", "--config-dir", configDir, "--secrets", "file", "--",
-		nodeBinary(dir), filepath.Join(dir, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "stdio")
-	out, err := add.CombinedOutput()
-	if err != nil {
-		t.Fatalf("server add: %v\n%s", err, out)
-	}
-	// `server add` made the installation, so it printed the first password.
-	m := firstStartRE.FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("server add on a fresh config dir did not print the first password:\n%s", out)
-	}
-	inst := startServe(t, configDir)
-	if inst.password != "" {
-		t.Fatal("the first password was printed twice")
-	}
-	inst.user, inst.password = string(m[1]), string(m[2])
+	inst := serveWithEverything(t, dir)
 	files, everything := inst.mcpURL(t, "files"), inst.mcpURL(t, "everything")
 	cfg, tok := preregistered(t, inst, files)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -645,16 +654,7 @@ func alive(pid int) bool {
 // clean up) while a stdio server runs for a session: the child must die too.
 func TestNoChildSurvivesKilledServe(t *testing.T) {
 	dir := requireE2E(t)
-	configDir := t.TempDir()
-	add := exec.Command(binary, "server", "add", "everything", "--config-dir", configDir, "--secrets", "file", "--",
-		nodeBinary(dir), filepath.Join(dir, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "stdio")
-	out, err := add.CombinedOutput()
-	if err != nil {
-		t.Fatalf("server add: %v\n%s", err, out)
-	}
-	m := firstStartRE.FindSubmatch(out)
-	inst := startServe(t, configDir)
-	inst.user, inst.password = string(m[1]), string(m[2])
+	inst := serveWithEverything(t, dir)
 	url := inst.mcpURL(t, "everything")
 	_, tok := preregistered(t, inst, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
