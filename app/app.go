@@ -76,6 +76,7 @@ type App struct {
 	firstUser, firstPassword string
 
 	mu       sync.Mutex
+	stored   Settings           // as saved in the database
 	settings Settings           // effective: stored settings plus this run's overrides
 	enabled  []string           // names of enabled servers, for the authorization server
 	running  map[string]*shared // MCP handlers of the servers in use
@@ -148,7 +149,7 @@ func (a *App) init() error {
 	if err != nil {
 		return err
 	}
-	a.settings = eff
+	a.stored, a.settings = st, eff
 	if err := a.refreshEnabled(); err != nil {
 		return err
 	}
@@ -257,16 +258,29 @@ func (a *App) Settings() Settings {
 	return a.settings
 }
 
+// StoredSettings returns the settings as saved, without this run's
+// command-line overrides: what a settings form edits.
+func (a *App) StoredSettings() Settings {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stored
+}
+
 // SaveSettings validates and stores st; it applies from the next Start (the
-// approval policy applies at once).
+// approval policy applies at once). This run's command-line overrides still
+// win over the saved values, and are never saved.
 func (a *App) SaveSettings(st Settings) error {
+	eff, err := a.applyOverrides(st)
+	if err != nil {
+		return err
+	}
 	if err := a.cfg.putSettings(st); err != nil {
 		return err
 	}
 	a.mu.Lock()
-	a.settings = st
+	a.stored, a.settings = st, eff
 	a.mu.Unlock()
-	a.auth.SetPolicy(oauthserver.Policy(st.Approval))
+	a.auth.SetPolicy(oauthserver.Policy(eff.Approval))
 	return nil
 }
 

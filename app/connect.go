@@ -82,16 +82,10 @@ func (a *App) ConnectInfo(ctx context.Context) (ConnectInfo, error) {
 	if err != nil {
 		return ConnectInfo{}, err
 	}
-	st := a.Status()
-	info := ConnectInfo{Credentials: creds, Origin: st.LocalOrigin, Servers: map[string]string{}}
-	if st.PublicOrigin != "" {
-		info.Origin, info.Public = st.PublicOrigin, true
-	}
-	if info.Origin == "" {
-		info.Origin = originOf(a.Settings().Addr)
-	}
+	info := ConnectInfo{Credentials: creds, Servers: map[string]string{}}
+	info.Origin, info.Public = a.Origin()
 	info.Issuer = info.Origin
-	names := a.enabledNames()
+	names := a.EnabledServers()
 	for _, n := range names {
 		info.Servers[n] = info.Origin + "/mcp/" + n
 	}

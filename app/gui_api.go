@@ -1,0 +1,32 @@
+package app
+
+import "sort"
+
+// Origin returns the origin the MCP URLs use right now: the public one while
+// the tunnel is up, else the local listener's, else the configured address.
+// public tells whether ChatGPT and Claude can reach it. Unlike ConnectInfo it
+// reads no secret, so the GUI may call it on every refresh.
+func (a *App) Origin() (origin string, public bool) {
+	st := a.Status()
+	switch {
+	case st.PublicOrigin != "":
+		return st.PublicOrigin, true
+	case st.LocalOrigin != "":
+		return st.LocalOrigin, false
+	default:
+		return originOf(a.Settings().Addr), false
+	}
+}
+
+// MCPURL is the URL of the shared server name on Origin.
+func (a *App) MCPURL(name string) string {
+	origin, _ := a.Origin()
+	return origin + "/mcp/" + name
+}
+
+// EnabledServers lists the names of the servers that are shared, sorted.
+func (a *App) EnabledServers() []string {
+	names := a.enabledNames()
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,173 @@
+package ui
+
+import (
+	"context"
+	"sort"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mcpshare/mcpshare/app"
+)
+
+// hiddenSecret stands for the client secret until Reveal is tapped.
+const hiddenSecret = "••••••••••••••••••••••••"
+
+// connectSteps is what to do in ChatGPT and in Claude with the card's values.
+const connectSteps = `**In ChatGPT**
+
+1. Open **Settings → Apps & Connectors → Advanced settings** and turn on **Developer mode**.
+2. Back in **Apps & Connectors**, choose **Create** to add a connector.
+3. Give it a name and paste the **MCP URL**.
+4. For authentication choose **OAuth**, then under the advanced OAuth settings choose a user-defined client and paste the **Client ID** and **Client Secret**.
+5. Create it and connect: the MCP Share sign-in page opens. Sign in with your MCP Share user, then approve the sign-in here (tray menu or Sign-ins).
+
+**In Claude**
+
+1. Open **Settings → Connectors → Add custom connector**.
+2. Paste the **MCP URL** as the server URL.
+3. Open **Advanced settings** and paste the **Client ID** and **Client Secret**.
+4. Add it and connect; sign in, then approve the sign-in here.`
+
+// connectTab is the "Connect ChatGPT" card: MCP URL and client credentials.
+type connectTab struct {
+	u       *UI
+	content fyne.CanvasObject
+
+	notice     *fyne.Container // what to do while there is no public URL
+	noticeText *widget.Label
+	urlLabel   *widget.Label
+	idLabel    *widget.Label
+	secret     *widget.Label
+	reveal     *widget.Button
+	copyURL    *widget.Button
+	copyID     *widget.Button
+	copySecret *widget.Button
+	others     *fyne.Container // MCP URLs of the other shared servers
+	errLabel   *widget.Label
+
+	info     app.ConnectInfo
+	revealed bool
+}
+
+func newConnectTab(u *UI) *connectTab {
+	t := &connectTab{u: u}
+	t.noticeText = widget.NewLabel("")
+	t.noticeText.Wrapping = fyne.TextWrapWord
+	t.noticeText.Importance = widget.WarningImportance
+	toSettings := widget.NewButtonWithIcon("Open Settings", theme.SettingsIcon(), func() { u.SelectTab(TabSettings) })
+	t.notice = container.NewBorder(nil, nil, nil, container.NewVBox(toSettings), t.noticeText)
+	t.notice.Hide()
+
+	t.urlLabel = selectable("")
+	t.idLabel = selectable("")
+	t.secret = selectable(hiddenSecret)
+	t.copyURL = u.copyButton("MCP URL", func() string { return t.info.MCPURL })
+	t.copyID = u.copyButton("Client ID", func() string { return t.info.ClientID })
+	t.copySecret = u.copyButton("Client Secret", func() string { return t.info.ClientSecret })
+	t.reveal = widget.NewButtonWithIcon("Reveal", theme.VisibilityIcon(), t.toggleReveal)
+	t.errLabel = errorLabel("")
+	t.errLabel.Hide()
+	t.others = container.NewVBox()
+
+	row := func(name string, value fyne.CanvasObject, buttons ...fyne.CanvasObject) fyne.CanvasObject {
+		l := widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		return container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(120, l.MinSize().Height), l),
+			container.NewHBox(buttons...), value)
+	}
+	rotate := widget.NewButtonWithIcon("New client secret…", theme.ViewRefreshIcon(), t.rotate)
+	card := widget.NewCard("Connect ChatGPT or Claude", "Paste these values into the connector settings.",
+		container.NewVBox(
+			t.notice,
+			row("MCP URL", t.urlLabel, t.copyURL),
+			row("Client ID", t.idLabel, t.copyID),
+			row("Client Secret", t.secret, t.reveal, t.copySecret),
+			t.others,
+			t.errLabel,
+			container.NewHBox(rotate),
+		))
+	steps := widget.NewRichTextFromMarkdown(connectSteps)
+	steps.Wrapping = fyne.TextWrapWord
+	t.content = container.NewVScroll(container.NewVBox(card, widget.NewCard("Steps", "", steps)))
+	return t
+}
+
+// refresh reloads the URLs and credentials (the secret store may be slow).
+func (t *connectTab) refresh() {
+	load(t.u, t.u.core.ConnectInfo, t.show)
+}
+
+func (t *connectTab) show(info app.ConnectInfo, err error) {
+	if err != nil {
+		t.errLabel.SetText(Explain(err))
+		t.errLabel.Show()
+		return
+	}
+	t.errLabel.Hide()
+	t.info = info
+	t.urlLabel.SetText(info.MCPURL)
+	if info.MCPURL == "" {
+		t.urlLabel.SetText("No server is shared: enable one in Servers.")
+	}
+	t.idLabel.SetText(info.ClientID)
+	t.showSecret()
+	if info.Public {
+		t.notice.Hide()
+	} else {
+		t.noticeText.SetText("No public URL yet. These URLs work on this computer only, and ChatGPT and claude.ai must reach them over the internet. " +
+			"In Settings, paste your ngrok authtoken (free at dashboard.ngrok.com) and, for a URL that stays the same, your reserved ngrok domain; " +
+			"choose the ngrok tunnel, save, and restart sharing.")
+		t.notice.Show()
+	}
+	names := make([]string, 0, len(info.Servers))
+	for n, url := range info.Servers {
+		if url != info.MCPURL {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	t.others.RemoveAll()
+	for _, n := range names {
+		url := info.Servers[n]
+		l := widget.NewLabel("MCP URL of " + n)
+		t.others.Add(container.NewBorder(nil, nil, l, t.u.copyButton("MCP URL of "+n, func() string { return url }), selectable(url)))
+	}
+}
+
+func (t *connectTab) showSecret() {
+	if t.revealed {
+		t.secret.SetText(t.info.ClientSecret)
+		t.reveal.SetText("Hide")
+		t.reveal.SetIcon(theme.VisibilityOffIcon())
+	} else {
+		t.secret.SetText(hiddenSecret)
+		t.reveal.SetText("Reveal")
+		t.reveal.SetIcon(theme.VisibilityIcon())
+	}
+}
+
+func (t *connectTab) toggleReveal() {
+	t.revealed = !t.revealed
+	t.showSecret()
+}
+
+func (t *connectTab) rotate() {
+	dialog.ShowConfirm("Make a new client secret?",
+		"ChatGPT and Claude connectors set up with the current secret stop working until you paste the new one.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			load(t.u, func(ctx context.Context) (app.Credentials, error) { return t.u.core.RotateClientSecret(ctx) },
+				func(_ app.Credentials, err error) {
+					if err != nil {
+						t.u.showError("No new secret", err)
+						return
+					}
+					t.refresh()
+				})
+		}, t.u.win)
+}

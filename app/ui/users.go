@@ -1,0 +1,179 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mcpshare/mcpshare/oauthserver"
+)
+
+// usersTab manages who may sign in, and shows the first user's generated
+// password once.
+type usersTab struct {
+	u       *UI
+	content fyne.CanvasObject
+	first   *fyne.Container // the first-run password card, until dismissed
+	list    *fyne.Container
+}
+
+func newUsersTab(u *UI) *usersTab {
+	t := &usersTab{u: u, list: container.NewVBox(), first: container.NewVBox()}
+	if name, pw := u.core.FirstRunCredentials(); pw != "" {
+		msg := widget.NewLabel(fmt.Sprintf("MCP Share created the user %q with this password. It is shown only now: copy it to your password manager, or change it below.", name))
+		msg.Wrapping = fyne.TextWrapWord
+		hide := widget.NewButtonWithIcon("I have saved it", theme.ConfirmIcon(), func() {
+			t.first.RemoveAll()
+		})
+		t.first.Add(widget.NewCard("First start", "", container.NewVBox(msg,
+			container.NewBorder(nil, nil, widget.NewLabel("Password"), container.NewHBox(u.copyButton("Password", func() string { return pw }), hide),
+				selectable(pw)))))
+	}
+	add := widget.NewButtonWithIcon("Add user", theme.ContentAddIcon(), t.add)
+	help := widget.NewLabel("People who may sign in on the MCP Share sign-in page when ChatGPT or Claude connects.")
+	help.Wrapping = fyne.TextWrapWord
+	t.content = container.NewBorder(container.NewVBox(t.first, container.NewBorder(nil, nil, nil, add, help)), nil, nil, nil,
+		container.NewVScroll(t.list))
+	return t
+}
+
+func (t *usersTab) refresh() {
+	users, err := t.u.core.Auth().Users()
+	if err != nil {
+		t.list.Objects = []fyne.CanvasObject{errorLabel("Could not read the users: " + err.Error())}
+		t.list.Refresh()
+		return
+	}
+	objs := []fyne.CanvasObject{}
+	for _, usr := range users {
+		name := usr.Name
+		passwd := widget.NewButtonWithIcon("Change password", theme.AccountIcon(), func() { t.passwd(name) })
+		remove := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() { t.remove(name) })
+		objs = append(objs, container.NewBorder(nil, nil, nil, container.NewHBox(passwd, remove),
+			widget.NewLabel(fmt.Sprintf("%s   (added %s)", name, usr.Created.Local().Format("2006-01-02")))))
+	}
+	if len(objs) == 0 {
+		objs = append(objs, widget.NewLabel("No user: nobody can sign in. Add one."))
+	}
+	t.list.Objects = objs
+	t.list.Refresh()
+}
+
+func (t *usersTab) add() {
+	name := widget.NewEntry()
+	pw := widget.NewPasswordEntry()
+	pw.SetPlaceHolder(fmt.Sprintf("at least %d characters", oauthserver.MinPasswordLength))
+	dialog.ShowForm("Add a user", "Add", "Cancel", []*widget.FormItem{
+		widget.NewFormItem("Name", name), widget.NewFormItem("Password", pw),
+	}, func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := t.u.core.Auth().AddUser(strings.TrimSpace(name.Text), pw.Text); err != nil {
+			t.u.showError("The user was not added", err)
+		}
+		t.refresh()
+	}, t.u.win)
+}
+
+func (t *usersTab) passwd(name string) {
+	pw := widget.NewPasswordEntry()
+	pw.SetPlaceHolder(fmt.Sprintf("at least %d characters", oauthserver.MinPasswordLength))
+	dialog.ShowForm("New password for "+name, "Change", "Cancel", []*widget.FormItem{
+		widget.NewFormItem("Password", pw),
+	}, func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := t.u.core.Auth().SetPassword(name, pw.Text); err != nil {
+			t.u.showError("The password was not changed", err)
+			return
+		}
+		t.u.info("Password changed", "The new password of "+name+" works from the next sign-in.")
+	}, t.u.win)
+}
+
+func (t *usersTab) remove(name string) {
+	dialog.ShowConfirm("Remove "+name+"?", name+" can no longer sign in, and the access ChatGPT or Claude got through "+name+" ends now.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			if err := t.u.core.Auth().RemoveUser(name); err != nil {
+				t.u.showError("The user was not removed", err)
+			}
+			t.refresh()
+		}, t.u.win)
+}
+
+// clientsTab lists the registered OAuth clients.
+type clientsTab struct {
+	u       *UI
+	content fyne.CanvasObject
+	list    *fyne.Container
+}
+
+func newClientsTab(u *UI) *clientsTab {
+	t := &clientsTab{u: u, list: container.NewVBox()}
+	help := widget.NewLabel("Apps that registered with MCP Share to ask for sign-ins. Revoking one ends its access; it can register again, but every sign-in needs a password.")
+	help.Wrapping = fyne.TextWrapWord
+	t.content = container.NewBorder(help, nil, nil, nil, container.NewVScroll(t.list))
+	return t
+}
+
+func (t *clientsTab) refresh() {
+	clients, err := t.u.core.Auth().Clients()
+	if err != nil {
+		t.list.Objects = []fyne.CanvasObject{errorLabel("Could not read the clients: " + err.Error())}
+		t.list.Refresh()
+		return
+	}
+	objs := []fyne.CanvasObject{}
+	for _, c := range clients {
+		id := c.ID
+		name := c.Name
+		if name == "" {
+			name = "(no name)"
+		}
+		sub := "Registered " + when(c.Created) + " · last used " + when(c.LastUsed)
+		if c.Preregistered {
+			sub = "The client ID for ChatGPT and Claude (see Connect ChatGPT) · last used " + when(c.LastUsed)
+		}
+		revoke := widget.NewButtonWithIcon("Revoke", theme.DeleteIcon(), func() { t.revoke(id, name) })
+		if c.Preregistered {
+			revoke.Disable()
+		}
+		objs = append(objs, widget.NewCard(name, sub, container.NewBorder(nil, nil, nil, revoke, selectable(id))))
+	}
+	if len(objs) == 0 {
+		objs = append(objs, widget.NewLabel("No client has registered yet."))
+	}
+	t.list.Objects = objs
+	t.list.Refresh()
+}
+
+func (t *clientsTab) revoke(id, name string) {
+	dialog.ShowConfirm("Revoke "+name+"?", "Its tokens stop working now and it must register and sign in again.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			if err := t.u.core.Auth().RevokeClient(id); err != nil {
+				t.u.showError("The client was not revoked", err)
+			}
+			t.refresh()
+		}, t.u.win)
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
