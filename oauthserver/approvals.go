@@ -104,23 +104,35 @@ func (s *Server) Decide(id string, approve bool) error {
 	return err
 }
 
-// startSignIn queues a sign-in for approval and links it to the authorization request.
-func (s *Server) startSignIn(req *authRequest, user, remote string) *SignIn {
+// startSignIn queues a sign-in for approval, links it to the authorization request and returns
+// the request's wait key. When the request already waits (the form was sent twice) it returns
+// the existing key, or otherUser when another user's password was accepted for it.
+func (s *Server) startSignIn(req *authRequest, user, remote string) (key string, otherUser bool) {
 	now := s.now()
 	si := &signIn{requestID: req.ID, SignIn: SignIn{
 		ID: newID(), ClientID: req.ClientID, ClientName: req.ClientName, RedirectHost: req.redirectHost(),
 		User: user, Resource: req.Resource, RemoteAddr: remote, Time: now, Decision: DecisionPending,
 	}}
 	s.mu.Lock()
+	if req.User != "" {
+		key, otherUser = req.WaitKey, req.User != user
+		s.mu.Unlock()
+		if otherUser {
+			key = ""
+		}
+		return key, otherUser
+	}
 	s.signIns[si.ID] = si
 	req.User = user
 	req.SignInID = si.ID
+	req.WaitKey = newID()
 	req.Decision = DecisionPending
 	req.Expires = now.Add(SignInTimeout + AuthRequestTTL)
+	key = req.WaitKey
 	s.mu.Unlock()
 	s.log.Info("sign-in waiting for approval", "client", si.ClientID, "user", user, "resource", si.Resource, "addr", remote)
 	s.notify()
-	return &si.SignIn
+	return key, false
 }
 
 // finishSignInLocked moves a pending sign-in to the recent list and records the decision on its

@@ -31,7 +31,11 @@ type authRequest struct {
 	Expires       time.Time
 	User          string // set once the password was right
 	SignInID      string
-	Decision      string // "" until a password was accepted under PolicyAsk/Once
+	// WaitKey is given only to the browser that typed the right password (in the URL of the
+	// waiting page); the id and CSRF token are in any copy of the login page, so without it
+	// whoever fetched that page could collect the code after someone else signed in.
+	WaitKey  string
+	Decision string // "" until a password was accepted under PolicyAsk/Once
 }
 
 func (r *authRequest) redirectHost() string {
@@ -98,15 +102,19 @@ func (s *Server) checkClientRedirect(q url.Values) (*clientRecord, string, bool,
 // checkAuthorizeParams validates the rest of an authorization request once the client and
 // redirect URI are trusted; failures are redirected to the client.
 func (s *Server) checkAuthorizeParams(q url.Values, origin string, req *authRequest) *Error {
-	for _, p := range []string{"response_type", "code_challenge", "code_challenge_method", "scope", "state"} {
+	// state first, so that every later refusal carries it back (RFC 6749 §4.1.2.1).
+	state, ok := single(q, "state")
+	if !ok {
+		return invalidRequest("state appears more than once")
+	}
+	if len(state) > 2048 {
+		return invalidRequest("state is longer than 2048 characters")
+	}
+	req.State = state
+	for _, p := range []string{"response_type", "code_challenge", "code_challenge_method", "scope"} {
 		if _, ok := single(q, p); !ok {
 			return invalidRequest(p + " appears more than once")
 		}
-	}
-	req.State = q.Get("state")
-	if len(req.State) > 2048 {
-		req.State = ""
-		return invalidRequest("state is longer than 2048 characters")
 	}
 	switch rt := q.Get("response_type"); rt {
 	case "code":
@@ -202,43 +210,56 @@ func (s *Server) pendingRequest(id, csrf string) (*authRequest, *pageError) {
 
 // loginOutcome is what the login step decided.
 type loginOutcome struct {
-	Redirect string // go here (code or error for the client)
-	Wait     bool   // show the waiting page
+	Redirect string // go here (code or error for the client, or the waiting page)
 	Page     *pageError
 	Retry    string // show the login form again with this message
 	Status   int    // status for Retry
 }
 
-// login checks the password for a pending request and applies the policy.
+// login checks the password for a pending request and applies the policy. A form submitted
+// again after the password was accepted (a double click) needs the right password again to
+// get to the waiting page.
 func (s *Server) login(req *authRequest, user, password, addr string) loginOutcome {
 	now := s.now()
+	akey := limitKey(addr)
 	s.mu.Lock()
-	if req.User != "" { // password already accepted (a resubmitted form): just wait
-		s.mu.Unlock()
-		return loginOutcome{Wait: true}
+	limited := s.userFails.blocked(user, now) || s.addrFails.blocked(akey, now)
+	if !limited {
+		// Count the attempt before checking it, so that parallel guesses cannot all pass the
+		// check above; a right password takes it back.
+		s.userFails.hit(user, now)
+		s.addrFails.hit(akey, now)
 	}
-	limited := s.userFails.blocked(user, now) || s.addrFails.blocked(addr, now)
 	s.mu.Unlock()
 	if limited {
-		s.log.Warn("sign-in rate limited", "user", user, "addr", addr)
+		s.log.Warn("sign-in rate limited", "user", logName(user, s.userExists(user)), "addr", addr)
 		return loginOutcome{Retry: fmt.Sprintf("Too many failed attempts. Try again in %d minutes.", int(LoginFailureWindow.Minutes())), Status: http.StatusTooManyRequests}
 	}
-	if !s.authenticate(user, password) {
-		s.mu.Lock()
-		s.userFails.hit(user, now)
-		s.addrFails.hit(addr, now)
-		s.mu.Unlock()
-		s.log.Warn("sign-in failed: wrong user name or password", "user", user, "client", req.ClientID, "addr", addr)
+	known, ok := s.authenticate(user, password)
+	if !ok {
+		s.log.Warn("sign-in failed: wrong user name or password", "user", logName(user, known), "client", req.ClientID, "addr", addr)
 		return loginOutcome{Retry: "Wrong user name or password.", Status: http.StatusUnauthorized}
 	}
+	s.mu.Lock()
+	s.userFails.undo(user)
+	s.addrFails.undo(akey)
+	s.mu.Unlock()
 	policy := s.currentPolicy()
 	if policy == PolicyPassword || (policy == PolicyOnce && s.approvedBefore(user, req.ClientID)) {
-		s.log.Info("sign-in accepted", "user", user, "client", req.ClientID, "resource", req.Resource, "policy", string(policy))
-		to, pe := s.finishAuthorization(req, user, true)
-		return loginOutcome{Redirect: to, Page: pe}
+		s.mu.Lock()
+		waiting := req.User != ""
+		s.mu.Unlock()
+		if !waiting {
+			s.log.Info("sign-in accepted", "user", user, "client", req.ClientID, "resource", req.Resource, "policy", string(policy))
+			to, pe := s.finishAuthorization(req, user, true)
+			return loginOutcome{Redirect: to, Page: pe}
+		}
 	}
-	s.startSignIn(req, user, addr)
-	return loginOutcome{Wait: true}
+	key, other := s.startSignIn(req, user, addr)
+	if other {
+		return loginOutcome{Retry: "This sign-in is already waiting for another user's approval.", Status: http.StatusConflict}
+	}
+	return loginOutcome{Redirect: s.waitURL(req.ID, key)}
 }
 
 // finishAuthorization ends a request: with a code when approved, else access_denied. It
@@ -307,13 +328,16 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.pageOrigin(w, r) {
+		return
+	}
 	req, e, pe := s.startAuthorization(r.URL.Query(), OriginFromContext(r.Context()))
 	switch {
 	case pe != nil:
 		s.renderError(w, pe)
 	case e != nil:
 		s.log.Info("authorization request refused", "client", req.ClientID, "error", e.Code, "description", e.Description)
-		http.Redirect(w, r, errorRedirect(req, e), http.StatusFound)
+		redirect(w, r, errorRedirect(req, e), http.StatusFound)
 	default:
 		s.renderLogin(w, http.StatusOK, req, "", "")
 	}
@@ -323,6 +347,9 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r, ok := s.withOrigin(w, r)
 	if !ok {
+		return
+	}
+	if !s.pageOrigin(w, r) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
@@ -341,16 +368,49 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case out.Page != nil:
 		s.renderError(w, out.Page)
 	case out.Redirect != "":
-		http.Redirect(w, r, out.Redirect, http.StatusSeeOther)
-	case out.Wait:
-		http.Redirect(w, r, s.waitURL(req.ID), http.StatusSeeOther)
+		redirect(w, r, out.Redirect, http.StatusSeeOther)
 	default:
 		s.renderLogin(w, out.Status, req, user, out.Retry)
 	}
 }
 
-func (s *Server) waitURL(id string) string {
-	return "/authorize/wait?" + url.Values{"id": {id}, "csrf": {s.csrfToken(id)}}.Encode()
+// redirect sends the browser on; the URL may carry a code, which no cache may keep and no
+// Referer may carry further.
+func redirect(w http.ResponseWriter, r *http.Request, to string, status int) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, to, status)
+}
+
+// pageOrigin checks the Origin header of a page request: absent (navigations), "null" (our
+// own form under Referrer-Policy no-referrer) or an allowed origin. A form posted from
+// another site is refused before its fields are read.
+func (s *Server) pageOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && !s.origins.Allowed(o) {
+		s.renderError(w, &pageError{http.StatusForbidden, "Sign-in refused", "This request came from another web site. Start again from the application."})
+		return false
+	}
+	return true
+}
+
+func (s *Server) waitURL(id, key string) string {
+	return "/authorize/wait?" + url.Values{"id": {id}, "csrf": {s.csrfToken(id)}, "w": {key}}.Encode()
+}
+
+// waitingRequest returns the request of a waiting page or status poll: id and csrf as for the
+// form, and the wait key of the browser that typed the password once there is one.
+func (s *Server) waitingRequest(q url.Values) (*authRequest, *pageError) {
+	req, pe := s.pendingRequest(q.Get("id"), q.Get("csrf"))
+	if pe != nil {
+		return nil, pe
+	}
+	s.mu.Lock()
+	key := req.WaitKey
+	s.mu.Unlock()
+	if key != "" && !hmac.Equal([]byte(q.Get("w")), []byte(key)) {
+		return nil, &pageError{http.StatusForbidden, "Sign-in refused", "This sign-in continues in the browser window where the password was typed."}
+	}
+	return req, nil
 }
 
 // requestDecision returns the decision of a request waiting for approval.
@@ -368,8 +428,10 @@ func (s *Server) handleWait(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	req, pe := s.pendingRequest(q.Get("id"), q.Get("csrf"))
+	if !s.pageOrigin(w, r) {
+		return
+	}
+	req, pe := s.waitingRequest(r.URL.Query())
 	if pe != nil {
 		s.renderError(w, pe)
 		return
@@ -384,7 +446,7 @@ func (s *Server) handleWait(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, pe)
 			return
 		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		redirect(w, r, to, http.StatusSeeOther)
 	default: // no password yet
 		s.renderLogin(w, http.StatusOK, req, "", "")
 	}
@@ -397,8 +459,11 @@ func (s *Server) handleSignInStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	q := r.URL.Query()
-	req, pe := s.pendingRequest(q.Get("id"), q.Get("csrf"))
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && !s.origins.Allowed(o) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"status": DecisionExpired, "error": "requests from this Origin are not allowed"})
+		return
+	}
+	req, pe := s.waitingRequest(r.URL.Query())
 	if pe != nil {
 		writeJSON(w, pe.Status, map[string]string{"status": DecisionExpired, "error": pe.Message})
 		return

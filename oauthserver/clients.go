@@ -146,9 +146,12 @@ func (c *clientRecord) redirectAllowed(redirect string) bool {
 		if r == redirect {
 			return true
 		}
-		if u.Scheme == "http" && isLoopbackHost(u.Hostname()) {
+		if strings.HasPrefix(redirect, "http://"+u.Host) && isLoopbackHost(u.Hostname()) {
+			// Only the port may differ: what follows host[:port] must be the same bytes, so
+			// that an encoded slash or an empty query is no match.
 			ru, err := url.Parse(r)
-			if err == nil && ru.Scheme == "http" && ru.Hostname() == u.Hostname() && ru.Path == u.Path && ru.RawQuery == u.RawQuery {
+			if err == nil && strings.HasPrefix(r, "http://"+ru.Host) && ru.Hostname() == u.Hostname() &&
+				redirect[len("http://"+u.Host):] == r[len("http://"+ru.Host):] {
 				return true
 			}
 		}
@@ -156,13 +159,23 @@ func (c *clientRecord) redirectAllowed(redirect string) bool {
 	return false
 }
 
+// matchPattern matches raw against a fixed callback, or against a pattern whose trailing "*"
+// stands for one path segment of unreserved characters (RFC 3986 §2.3) other than "." and "..".
 func matchPattern(pattern, raw string, u *url.URL) bool {
 	prefix, ok := strings.CutSuffix(pattern, "*")
 	if !ok {
 		return raw == pattern
 	}
 	seg, ok := strings.CutPrefix(raw, prefix)
-	return ok && seg != "" && !strings.ContainsAny(seg, "/?#%\\") && u.RawQuery == "" && u.Scheme == "https"
+	if !ok || seg == "" || seg == "." || seg == ".." || len(seg) > 256 || u.Scheme != "https" {
+		return false
+	}
+	for _, c := range seg {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.ContainsRune("-._~", c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // lookupClient loads a client; nil when unknown.

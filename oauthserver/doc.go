@@ -35,6 +35,9 @@
 //     Registered clients must redirect to a registered URI exactly, except that the port of a
 //     loopback http URI may differ (RFC 8252 §7.3).
 //   - Refresh tokens are issued without offline_access and rotate; the previous one stays
-//     valid until the new one is first used, and a reuse after that revokes the grant.
+//     valid until the new one is first used, and a reuse after that revokes the grant. A
+//     successor replaced by such a retry is kept as rotated out: presenting it revokes too.
+//   - The login page's id and CSRF token are in every copy of that page; only the browser that
+//     typed the right password gets the wait key that continues the sign-in after approval.
 //   - Pending authorization requests and sign-ins live in memory: a restart ends them.
 package oauthserver

@@ -60,7 +60,10 @@ func (s *Server) renderLogin(w http.ResponseWriter, status int, req *authRequest
 }
 
 func (s *Server) renderWait(w http.ResponseWriter, req *authRequest) {
-	q := url.Values{"id": {req.ID}, "csrf": {s.csrfToken(req.ID)}}.Encode()
+	s.mu.Lock()
+	key := req.WaitKey
+	s.mu.Unlock()
+	q := url.Values{"id": {req.ID}, "csrf": {s.csrfToken(req.ID)}, "w": {key}}.Encode()
 	s.render(w, http.StatusOK, "wait.html", map[string]any{
 		"Title": "Waiting for approval", "ClientName": req.ClientName,
 		"WaitURL": "/authorize/wait?" + q, "StatusURL": "/authorize/status?" + q,

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"go.etcd.io/bbolt"
@@ -89,7 +90,9 @@ func parseRegistration(body []byte) (clientRecord, *Error) {
 	}
 	// req.Scope is ignored: RFC 7591 §2 lets the server replace it, and only "mcp" exists.
 	name := strings.TrimSpace(req.ClientName)
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > 100 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	// Only visible characters and plain spaces: bidi overrides and zero-width characters would
+	// let a client pass for another one on the login page and in the approval.
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > 100 || strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsGraphic(r) || (unicode.IsSpace(r) && r != ' ') }) {
 		return clientRecord{}, invalidMetadata("client_name must be at most 100 printable characters")
 	}
 	return clientRecord{
@@ -106,9 +109,10 @@ func parseRegistration(body []byte) (clientRecord, *Error) {
 func (s *Server) register(body []byte, addr string) (*registrationResponse, *Error) {
 	now := s.now()
 	s.mu.Lock()
-	limited := s.registerRate.blocked(addr, now)
+	key := limitKey(addr)
+	limited := s.registerRate.blocked(key, now)
 	if !limited {
-		s.registerRate.hit(addr, now)
+		s.registerRate.hit(key, now)
 	}
 	s.mu.Unlock()
 	if limited {

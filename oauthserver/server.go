@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -60,8 +61,9 @@ type Server struct {
 	argon     argon2Params
 	csrfKey   []byte // per process: pending authorization requests do not survive a restart
 
-	dummyOnce sync.Once
-	dummy     string
+	dummyOnce  sync.Once
+	dummy      string
+	argonSlots chan struct{} // see MaxConcurrentPasswordChecks
 
 	mu           sync.Mutex
 	policy       Policy
@@ -108,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 		onSignIn:     cfg.OnSignIn,
 		argon:        defaultArgon2,
 		csrfKey:      key,
+		argonSlots:   make(chan struct{}, MaxConcurrentPasswordChecks),
 		policy:       cfg.Policy.orDefault(),
 		requests:     map[string]*authRequest{},
 		signIns:      map[string]*signIn{},
@@ -223,12 +226,32 @@ func (s *Server) sharedResource(origin, resource string) (string, *Error) {
 	return "", oauthErr(http.StatusBadRequest, "invalid_target", "resource is not a server shared here")
 }
 
+// remoteHost is the address of the peer. It is never taken from X-Forwarded-For or similar
+// headers, which anyone can send: on the ngrok listener RemoteAddr already is the visitor's
+// address (from ngrok's proxy header); behind a reverse proxy of the user's own ("custom"
+// tunnel) every request comes from the proxy, and the per-address limits become global.
 func remoteHost(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// limitKey is the key of an address in the per-address limits: an IPv4 address, or the /64 of
+// an IPv6 address (one host usually has a whole /64 to rotate through).
+func limitKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.WithZone("").Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
 }
 
 // normalizeScope checks a requested scope: empty means "mcp"; anything but "mcp" is refused.

@@ -169,6 +169,10 @@ func (s *Server) exchangeCode(c *clientRecord, req tokenRequest) (*tokenResponse
 				return oauthErr(http.StatusBadRequest, "invalid_scope", "scope exceeds the authorization"), nil
 			}
 		}
+		// The user may have been removed while the sign-in waited for approval.
+		if tx.Bucket(bucketUsers).Get([]byte(code.User)) == nil {
+			return invalidGrant("the user of this authorization no longer exists"), nil
+		}
 		g := grantRecord{ID: newID(), ClientID: c.ID, User: code.User, Resource: code.Resource, Scope: code.Scope, Created: now}
 		if err := putJSON(tx, bucketGrants, []byte(g.ID), g); err != nil {
 			return serverError(), nil
@@ -274,9 +278,16 @@ func (s *Server) refresh(c *clientRecord, req tokenRequest) (*tokenResponse, *Er
 			}
 		}
 		if t.Child != nil {
-			// Its successor was never used: the client lost that response. Replace the successor.
-			if err := tx.Bucket(bucketTokens).Delete(t.Child); err != nil {
-				return serverError(), nil
+			// Its successor was never used: the client lost that response. Replace the
+			// successor, and keep it as a rotated-out token: if it shows up after all, two
+			// parties hold this grant's refresh tokens, and its use revokes the grant
+			// (RFC 9700 §4.14.2).
+			var child tokenRecord
+			if ok, err := getJSON(tx, bucketTokens, t.Child, &child); err == nil && ok {
+				child.Superseded, child.Parent = true, nil
+				if err := putJSON(tx, bucketTokens, t.Child, child); err != nil {
+					return serverError(), nil
+				}
 			}
 			t.Child = nil
 		}

@@ -202,20 +202,46 @@ func (s *Server) SetPassword(name, password string) error {
 	})
 }
 
+// MaxConcurrentPasswordChecks bounds the argon2id computations running at once (each takes
+// defaultArgon2.Memory); further logins wait their turn instead of exhausting memory.
+const MaxConcurrentPasswordChecks = 4
+
 // authenticate checks a user name and password; it takes about as long for an unknown user.
-func (s *Server) authenticate(name, password string) bool {
+// known reports whether the user exists, so that only names of real users are logged (a
+// password typed into the user name field must not end up in the log).
+func (s *Server) authenticate(name, password string) (known, ok bool) {
 	var u userRecord
-	var ok bool
 	_ = s.db.View(func(tx *bbolt.Tx) error {
 		var err error
-		ok, err = getJSON(tx, bucketUsers, []byte(name), &u)
+		known, err = getJSON(tx, bucketUsers, []byte(name), &u)
 		return err
 	})
-	if !ok {
+	s.argonSlots <- struct{}{}
+	defer func() { <-s.argonSlots }()
+	if !known {
 		checkPassword(s.dummyHash(), password)
-		return false
+		return false, false
 	}
-	return checkPassword(u.Hash, password)
+	return true, checkPassword(u.Hash, password)
+}
+
+// userExists reports whether a user of that name exists.
+func (s *Server) userExists(name string) bool {
+	var ok bool
+	_ = s.db.View(func(tx *bbolt.Tx) error {
+		ok = tx.Bucket(bucketUsers).Get([]byte(name)) != nil
+		return nil
+	})
+	return ok
+}
+
+// logName is how a user name typed on the login page appears in the log: as is when such a
+// user exists, else not at all.
+func logName(name string, known bool) string {
+	if known {
+		return name
+	}
+	return "(unknown user)"
 }
 
 // loginLimiter counts failed passwords per key (a user name or an address) in a fixed window.
@@ -264,6 +290,13 @@ func (l *loginLimiter) hit(key string, now time.Time) {
 		l.hits[key] = e
 	}
 	e.count++
+}
+
+// undo takes back one event of key, recorded by hit in the current window.
+func (l *loginLimiter) undo(key string) {
+	if e := l.hits[key]; e != nil && e.count > 0 {
+		e.count--
+	}
 }
 
 // sweep forgets windows that ended, so the map stays bounded by recent activity.
