@@ -53,6 +53,9 @@ func (c *cli) gui(args []string) int {
 		showOpenError(err)
 		return code
 	}
+	if user, pw := core.FirstRunCredentials(); pw != "" {
+		fmt.Fprintf(c.stdout, "First start: created user %q with password %s\n(shown only this once, here and in the Users tab)\n\n", user, pw)
+	}
 
 	fa := fyneapp.NewWithID(appID)
 	fa.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
@@ -101,12 +104,12 @@ func (c *cli) gui(args []string) int {
 	}()
 
 	u.StartSharing(func(err error) {
-		if err != nil || sf.readyFile == "" {
+		if err != nil {
 			return
 		}
 		go func() {
-			if err := c.writeReadyWhenUp(ctx, core, sf.readyFile); err != nil {
-				log.Error("could not write the ready file", "err", err)
+			if err := c.announceWhenUp(ctx, core, sf.readyFile); err != nil {
+				log.Error("could not announce the URLs", "err", err)
 			}
 		}()
 	})
@@ -117,9 +120,9 @@ func (c *cli) gui(args []string) int {
 	return exitOK
 }
 
-// writeReadyWhenUp writes the ready file once the public URL (if any) is up
-// or has failed, as `serve` does.
-func (c *cli) writeReadyWhenUp(ctx context.Context, core *app.App, path string) error {
+// announceWhenUp prints how to connect, and writes the ready file when path
+// is set, once the public URL (if any) is up or has failed, as `serve` does.
+func (c *cli) announceWhenUp(ctx context.Context, core *app.App, path string) error {
 	if core.Settings().Tunnel != app.TunnelNone {
 		settled := make(chan struct{}, 1)
 		cancel := core.Subscribe(func(ev app.Event) {
@@ -142,6 +145,10 @@ func (c *cli) writeReadyWhenUp(ctx context.Context, core *app.App, path string) 
 	info, err := core.ConnectInfo(ctx)
 	if err != nil {
 		return err
+	}
+	c.printConnect(core, info, "in the MCP Share window or its tray menu")
+	if path == "" {
+		return nil
 	}
 	return writeReady(path, core, info)
 }

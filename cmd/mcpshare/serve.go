@@ -106,7 +106,7 @@ func (c *cli) serve(args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	c.printConnect(a, info)
+	c.printConnect(a, info, "here on the terminal")
 	if sf.readyFile != "" {
 		if err := writeReady(sf.readyFile, a, info); err != nil {
 			return c.fail(err)
@@ -124,7 +124,9 @@ func (c *cli) serve(args []string) int {
 	return exitOK
 }
 
-func (c *cli) printConnect(a *app.App, info app.ConnectInfo) {
+// printConnect tells people the URLs and credentials to paste, and where
+// sign-ins are approved.
+func (c *cli) printConnect(a *app.App, info app.ConnectInfo, approveWhere string) {
 	st := a.Status()
 	w := c.stdout
 	fmt.Fprintf(w, "MCP Share is sharing on %s\n", st.LocalOrigin)
@@ -154,8 +156,10 @@ func (c *cli) printConnect(a *app.App, info app.ConnectInfo) {
 	switch a.Settings().Approval {
 	case app.ApprovalPassword:
 		fmt.Fprintln(w, "Sign-ins need the user's password only (--approval password).")
+	case app.ApprovalOnce:
+		fmt.Fprintf(w, "The first sign-in of each client waits for your approval %s.\n", approveWhere)
 	default:
-		fmt.Fprintln(w, "Each sign-in waits for your approval here on the terminal.")
+		fmt.Fprintf(w, "Each sign-in waits for your approval %s.\n", approveWhere)
 	}
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
 }
