@@ -48,7 +48,7 @@ func (a *App) Handler() http.Handler {
 	// would drop the Authorization header).
 	mux.HandleFunc("/mcp/{name}", a.serveMCP)
 	mux.HandleFunc("/mcp/{name}/", a.serveMCP)
-	return a.origins.Handler(mux)
+	return a.forwardedClient(a.origins.Handler(mux))
 }
 
 func (a *App) serveMCP(w http.ResponseWriter, r *http.Request) {

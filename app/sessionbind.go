@@ -24,6 +24,7 @@ type sessionOwners struct {
 type sessionOwner struct {
 	user     string
 	lastUsed time.Time
+	streams  int // open requests (an SSE GET may stay open for hours)
 }
 
 func bindSessions(next http.Handler, idle time.Duration) *sessionOwners {
@@ -46,10 +47,11 @@ func (s *sessionOwners) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if ok {
 			o.lastUsed = time.Now()
+			o.streams++
 		}
 		s.mu.Unlock()
-		if ok && r.Method == http.MethodDelete {
-			defer s.forget(id)
+		if ok {
+			defer s.done(id, o, r.Method == http.MethodDelete)
 		}
 		s.next.ServeHTTP(w, r)
 		return
@@ -62,17 +64,22 @@ func (s *sessionOwners) record(id, user string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, o := range s.owners {
-		if now.Sub(o.lastUsed) > s.idle {
+		if o.streams == 0 && now.Sub(o.lastUsed) > s.idle {
 			delete(s.owners, k)
 		}
 	}
 	s.owners[id] = &sessionOwner{user: user, lastUsed: now}
 }
 
-func (s *sessionOwners) forget(id string) {
+// done ends one request of session id; a DELETE forgets the session.
+func (s *sessionOwners) done(id string, o *sessionOwner, ended bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.owners, id)
+	o.streams--
+	o.lastUsed = time.Now()
+	if ended {
+		delete(s.owners, id)
+	}
 }
 
 // recordSession notes the session id a response creates.

@@ -93,6 +93,9 @@ type Bridge struct {
 	ring     *lineRing
 	reqKey   any      // go-sdk request id context key, see reqkey.go
 	upstream *url.URL // nil for a stdio server
+	// shownURL is upstream without userinfo, query or fragment: what logs and
+	// error messages (which reach the remote client) may name.
+	shownURL string
 	client   *http.Client
 
 	mu       sync.Mutex
@@ -137,6 +140,7 @@ func New(cfg Config) (*Bridge, error) {
 			return nil, fmt.Errorf("bridge %q: %w", cfg.Name, err)
 		}
 		b.upstream = u
+		b.shownURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 		b.client = newUpstreamClient()
 	} else {
 		b.reqKey = findRequestIDKey()

@@ -3,10 +3,12 @@ package bridge
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -89,9 +91,14 @@ func (b *Bridge) serveUpstream(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := b.client.Do(out)
 	if err != nil {
-		b.log.Warn("local server unreachable", "url", b.upstream.String(), "err", err)
+		// A *url.Error repeats the whole URL, query included: keep the cause only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		b.log.Warn("local server unreachable", "url", b.shownURL, "err", err)
 		writeRPCError(w, http.StatusBadGateway, id, CodeServerError,
-			fmt.Sprintf("server %q at %s is not reachable: %v", b.cfg.Name, b.upstream.Redacted(), err), nil)
+			fmt.Sprintf("server %q at %s is not reachable: %v", b.cfg.Name, b.shownURL, err), nil)
 		return
 	}
 	defer resp.Body.Close()
@@ -102,7 +109,7 @@ func (b *Bridge) serveUpstream(w http.ResponseWriter, r *http.Request) {
 		// OAuth flow against the wrong server.
 		writeRPCError(w, http.StatusBadGateway, id, CodeServerError,
 			fmt.Sprintf("server %q at %s refused the request with %s: it requires its own authorization, which MCP Share does not forward",
-				b.cfg.Name, b.upstream.Redacted(), resp.Status), nil)
+				b.cfg.Name, b.shownURL, resp.Status), nil)
 		return
 	}
 	if newSID := resp.Header.Get(headerSessionID); newSID != "" && newSID != sid && resp.StatusCode < 300 {

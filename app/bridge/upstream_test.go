@@ -106,7 +106,8 @@ func TestHTTPUpstream(t *testing.T) {
 
 func TestHTTPUpstreamDown(t *testing.T) {
 	up := newUpstream(t)
-	url := up.URL
+	// The query may hold a local credential: it must not reach the remote client.
+	url := up.URL + "/mcp?api_key=local-secret"
 	up.Close()
 	b := newBridge(t, Config{URL: url})
 	ts := serve(t, b)
@@ -126,6 +127,9 @@ func TestHTTPUpstreamDown(t *testing.T) {
 	}
 	if body.ID != 1 || body.Error.Code != CodeServerError || !strings.Contains(body.Error.Message, "not reachable") {
 		t.Errorf("body %+v", body)
+	}
+	if strings.Contains(body.Error.Message, "local-secret") {
+		t.Errorf("the upstream URL's query leaked into the error: %s", body.Error.Message)
 	}
 }
 

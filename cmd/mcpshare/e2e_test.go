@@ -527,6 +527,24 @@ func TestSecondInstanceAndCLIWhileRunning(t *testing.T) {
 	}
 }
 
+func TestSecretNotPrintedIntoLogsAfterFirstStart(t *testing.T) {
+	first := startServe(t, "")
+	if !strings.Contains(first.stdout.String(), first.ready.ClientSecret) {
+		t.Fatalf("the first start did not print the client secret:\n%s", first.stdout)
+	}
+	first.cmd.Process.Signal(syscall.SIGTERM)
+	<-first.exited
+	first.exited <- nil
+	again := startServe(t, first.configDir)
+	out := again.stdout.String()
+	if again.ready.ClientSecret != first.ready.ClientSecret {
+		t.Fatal("the client secret changed between starts")
+	}
+	if strings.Contains(out, again.ready.ClientSecret) || !strings.Contains(out, "Client Secret:  (not printed") {
+		t.Fatalf("a later start printed the secret into non-terminal output:\n%s", out)
+	}
+}
+
 func TestSIGTERMStopsCleanly(t *testing.T) {
 	inst := startServe(t, "")
 	inst.cmd.Process.Signal(syscall.SIGTERM)

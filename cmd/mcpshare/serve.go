@@ -149,7 +149,13 @@ func (c *cli) printConnect(a *app.App, info app.ConnectInfo, approveWhere string
 	}
 	fmt.Fprintf(w, "  Issuer:         %s\n", info.Issuer)
 	fmt.Fprintf(w, "  Client ID:      %s\n", info.ClientID)
-	fmt.Fprintf(w, "  Client Secret:  %s\n\n", info.ClientSecret)
+	// Output that is not a terminal tends to end up in log files: the secret
+	// is printed there only on the first start, when nobody has it yet.
+	if _, pw := a.FirstRunCredentials(); pw != "" || isTerminal(os.Stdout) {
+		fmt.Fprintf(w, "  Client Secret:  %s\n\n", info.ClientSecret)
+	} else {
+		fmt.Fprintf(w, "  Client Secret:  (not printed into a log; run in a terminal, use --ready-file, or see the window's Connect ChatGPT card)\n\n")
+	}
 	if !info.Public {
 		fmt.Fprintln(w, "These URLs work on this computer only. For ChatGPT or claude.ai, add a public URL: --tunnel ngrok (with an ngrok authtoken) or --tunnel custom --public-url URL.")
 	}
