@@ -157,7 +157,7 @@ func (c *cli) printConnect(a *app.App, info app.ConnectInfo, approveWhere string
 		fmt.Fprintf(w, "  Client Secret:  (not printed into a log; run in a terminal, use --ready-file, or see the window's Connect ChatGPT card)\n\n")
 	}
 	if !info.Public {
-		fmt.Fprintln(w, "These URLs work on this computer only. For ChatGPT or claude.ai, add a public URL: --tunnel ngrok (with an ngrok authtoken) or --tunnel custom --public-url URL.")
+		fmt.Fprintln(w, "These URLs work on this computer only. For ChatGPT or claude.ai, add a public URL: an ngrok authtoken in the window's Settings (or --tunnel ngrok after `mcpshare ngrok set-token`), or --tunnel custom --public-url URL.")
 	}
 	switch a.Settings().Approval {
 	case app.ApprovalPassword:
