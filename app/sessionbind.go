@@ -1,11 +1,16 @@
 package app
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpshare/mcpshare/app/bridge"
 )
 
 // sessionOwners binds MCP session ids to the user who created them, in front
@@ -55,6 +60,19 @@ func (s *sessionOwners) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.next.ServeHTTP(w, r)
 		return
+	}
+	if r.Method == http.MethodPost {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, mcp.DefaultMaxRequestBodyBytes))
+		if err != nil {
+			http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if bridge.SessionRequired(r, body) {
+			// The SDK would open a fresh session for it; the transport says 400.
+			http.Error(w, "Bad Request: Mcp-Session-Id header is required", http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	s.next.ServeHTTP(&recordSession{ResponseWriter: w, owners: s, user: user}, r)
 }

@@ -403,3 +403,21 @@ func accepts(values []string) (jsonOK, streamOK bool) {
 func (b *Bridge) limitMessage() string {
 	return fmt.Sprintf("server %q is at its limit of %d sessions; close an unused session or try again later", b.cfg.Name, b.cfg.MaxSessions)
 }
+
+// SessionRequired reports whether a POST body without an Mcp-Session-Id
+// header needs one: it holds no initialize call and does not use the
+// sessionless protocol (2026-07-28). Such a request is answered 400 by the
+// transport; the bridge does so itself, and app uses this in front of the
+// go-sdk's handler, which would otherwise open a new session for it.
+// Malformed bodies report false: the transport answers those itself.
+func SessionRequired(r *http.Request, body []byte) bool {
+	msgs, err := decodeMessages(body)
+	if err != nil {
+		return false
+	}
+	if sessionlessVersion(r, msgs) != "" {
+		return false
+	}
+	_, isInit := initializeID(msgs)
+	return !isInit
+}
