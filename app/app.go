@@ -82,6 +82,10 @@ type App struct {
 	running  map[string]*shared // MCP handlers of the servers in use
 	share    *sharing           // nil while stopped
 	status   Status
+
+	// How long one tunnel attempt may take, and the first retry delay;
+	// constants but for tests.
+	tunnelStartWithin, tunnelRetryFirst time.Duration
 }
 
 // Open opens (or on first run creates) the installation in opts.ConfigDir.
@@ -111,6 +115,9 @@ func Open(opts Options) (*App, error) {
 		origins: oauthserver.NewOrigins(),
 		running: make(map[string]*shared),
 		status:  Status{State: StateStopped},
+
+		tunnelStartWithin: tunnelStartWithin,
+		tunnelRetryFirst:  tunnelRetryFirst,
 	}
 	if err := a.init(); err != nil {
 		db.Close()

@@ -159,41 +159,82 @@ func (a *App) listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// runTunnel brings the public origin up and keeps serving on it until ctx ends.
+// Retrying a tunnel that could not reach its service (no network yet, a
+// laptop waking up): the first retry comes after tunnelRetryFirst, each
+// later one waits twice as long, up to tunnelRetryMax.
+const (
+	tunnelRetryFirst = 5 * time.Second
+	tunnelRetryMax   = 2 * time.Minute
+)
+
+// runTunnel brings the public origin up and keeps serving on it until ctx
+// ends. Failures for want of a network are retried with backoff; others (a
+// rejected token, a domain that is not the user's) wait for the user.
 func (a *App) runTunnel(ctx context.Context, sh *sharing, st Settings, handler http.Handler) {
 	defer close(sh.done)
-	provider, err := a.provider(ctx, st)
-	if err == nil && provider != nil {
-		a.mu.Lock()
-		sh.provider = provider
-		a.mu.Unlock()
-		a.tunnelState(tunnel.Status{State: tunnel.StateConnecting})
-		sctx, cancel := context.WithTimeout(ctx, tunnelStartWithin)
-		var origin string
-		var ln net.Listener
-		origin, ln, err = provider.Start(sctx)
-		cancel()
-		if err == nil {
-			if origin != "" {
-				a.origins.SetPublic(origin)
-			}
-			if ln != nil {
-				sh.public = &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
-				go sh.public.Serve(ln)
-			}
-			a.setStatus(func(s *Status) { s.PublicOrigin, s.Tunnel, s.Err = origin, tunnel.StateOnline, nil })
-			if origin != "" {
-				a.log.Info("public URL is up", "origin", origin)
-				a.events.emit(EventTunnel, "public URL "+origin+" is online")
-			}
+	delay := a.tunnelRetryFirst
+	for {
+		err := a.startTunnel(ctx, sh, st, handler)
+		if err == nil || ctx.Err() != nil {
 			return
 		}
-	}
-	if err != nil && ctx.Err() == nil {
-		a.log.Error("public URL failed", "err", err)
+		retry := errors.Is(err, tunnel.ErrNoNetwork)
+		msg := "public URL failed: " + err.Error()
+		if retry {
+			msg += fmt.Sprintf(" (trying again in %s)", delay)
+		}
+		a.log.Error("public URL failed", "err", err, "retry", retry)
 		a.setStatus(func(s *Status) { s.Tunnel, s.Err = tunnel.StateFailed, fmt.Errorf("public URL: %w", err) })
-		a.events.emit(EventTunnel, "public URL failed: "+err.Error())
+		a.events.emit(EventTunnel, msg)
+		if !retry {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, tunnelRetryMax)
 	}
+}
+
+// startTunnel makes one attempt at the public origin; on success the public
+// listener serves handler and the origin joins the allowlist.
+func (a *App) startTunnel(ctx context.Context, sh *sharing, st Settings, handler http.Handler) error {
+	provider, err := a.provider(ctx, st)
+	if err != nil || provider == nil {
+		return err
+	}
+	a.mu.Lock()
+	old := sh.provider
+	sh.provider = provider
+	a.mu.Unlock()
+	if old != nil {
+		old.Close() // the failed attempt before this one
+	}
+	a.tunnelState(tunnel.Status{State: tunnel.StateConnecting})
+	sctx, cancel := context.WithTimeout(ctx, a.tunnelStartWithin)
+	origin, ln, err := provider.Start(sctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if origin != "" {
+		a.origins.SetPublic(origin)
+	}
+	if ln != nil {
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
+		a.mu.Lock()
+		sh.public = srv
+		a.mu.Unlock()
+		go srv.Serve(ln)
+	}
+	a.setStatus(func(s *Status) { s.PublicOrigin, s.Tunnel, s.Err = origin, tunnel.StateOnline, nil })
+	if origin != "" {
+		a.log.Info("public URL is up", "origin", origin)
+		a.events.emit(EventTunnel, "public URL "+origin+" is online")
+	}
+	return nil
 }
 
 // provider builds the tunnel provider for st; nil means local only.
@@ -218,6 +259,7 @@ func (a *App) provider(ctx context.Context, st Settings) (tunnel.Provider, error
 			Domain:    st.NgrokDomain,
 			OnStatus:  a.tunnelState,
 			Logger:    a.log.With("part", "ngrok"),
+			Timeout:   a.tunnelStartWithin,
 			// Test seams; empty in real use.
 			ConnectURL: a.opts.NgrokConnectURL,
 			ConnectCAs: a.opts.NgrokConnectCAs,
