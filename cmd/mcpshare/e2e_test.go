@@ -174,29 +174,7 @@ func signIn(t *testing.T, authURL, user, password string) *url.URL {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", authURL, resp.StatusCode, body)
 	}
-	m := formRE.FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("no form on the login page:\n%s", body)
-	}
-	form := url.Values{}
-	for _, in := range inputRE.FindAll(body, -1) {
-		n := nameRE.FindSubmatch(in)
-		if n == nil {
-			continue
-		}
-		v := ""
-		if vm := valueRE.FindSubmatch(in); vm != nil {
-			v = html.UnescapeString(string(vm[1]))
-		}
-		form.Set(string(n[1]), v)
-	}
-	form.Set("username", user)
-	form.Set("password", password)
-	base, _ := url.Parse(authURL)
-	action, err := base.Parse(html.UnescapeString(string(m[1])))
-	if err != nil {
-		t.Fatal(err)
-	}
+	action, form := fillLoginForm(t, body, authURL, user, password)
 	resp, err = noRedirect.PostForm(action.String(), form)
 	if err != nil {
 		t.Fatal(err)
@@ -236,6 +214,36 @@ func serveWithEverything(t *testing.T, dir string, addFlags ...string) *instance
 	}
 	inst.user, inst.password = string(m[1]), string(m[2])
 	return inst
+}
+
+// fillLoginForm reads the login page like a browser: the form's action and
+// every input, with the user name and password typed in.
+func fillLoginForm(t *testing.T, body []byte, authURL, user, password string) (*url.URL, url.Values) {
+	t.Helper()
+	m := formRE.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no form on the login page:\n%s", body)
+	}
+	form := url.Values{}
+	for _, in := range inputRE.FindAll(body, -1) {
+		n := nameRE.FindSubmatch(in)
+		if n == nil {
+			continue
+		}
+		v := ""
+		if vm := valueRE.FindSubmatch(in); vm != nil {
+			v = html.UnescapeString(string(vm[1]))
+		}
+		form.Set(string(n[1]), v)
+	}
+	form.Set("username", user)
+	form.Set("password", password)
+	base, _ := url.Parse(authURL)
+	action, err := base.Parse(html.UnescapeString(string(m[1])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return action, form
 }
 
 func requireE2E(t *testing.T) string {

@@ -412,29 +412,7 @@ func signInVia(t *testing.T, hc *http.Client, authURL, user, password string) (*
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d %s (Location %s)", authURL, resp.StatusCode, body, resp.Header.Get("Location"))
 	}
-	m := formRE.FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("no form on the login page:\n%s", body)
-	}
-	form := url.Values{}
-	for _, in := range inputRE.FindAll(body, -1) {
-		n := nameRE.FindSubmatch(in)
-		if n == nil {
-			continue
-		}
-		v := ""
-		if vm := valueRE.FindSubmatch(in); vm != nil {
-			v = html.UnescapeString(string(vm[1]))
-		}
-		form.Set(string(n[1]), v)
-	}
-	form.Set("username", user)
-	form.Set("password", password)
-	base, _ := url.Parse(authURL)
-	action, err := base.Parse(html.UnescapeString(string(m[1])))
-	if err != nil {
-		t.Fatal(err)
-	}
+	action, form := fillLoginForm(t, body, authURL, user, password)
 	resp2, body2 := protoDo(t, hc, "POST", action.String(), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, form.Encode())
 	if resp2.StatusCode != http.StatusFound && resp2.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login POST: %d %s", resp2.StatusCode, body2)
