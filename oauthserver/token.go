@@ -185,9 +185,6 @@ func (s *Server) exchangeCode(c *clientRecord, req tokenRequest) (*tokenResponse
 		if err != nil {
 			return serverError(), nil
 		}
-		if err := touchClientTx(tx, c.ID, now); err != nil {
-			return serverError(), nil
-		}
 		resp = r
 		return nil, nil
 	})
@@ -198,8 +195,9 @@ func (s *Server) exchangeCode(c *clientRecord, req tokenRequest) (*tokenResponse
 	return resp, nil
 }
 
-// issueTokensTx stores a new access token and a new refresh token for grant g. parent is the
-// refresh token being rotated out, if any.
+// issueTokensTx stores a new access token and a new refresh token for grant g, and marks
+// the client as used (unused clients expire). parent is the refresh token being rotated
+// out, if any.
 func issueTokensTx(tx *bbolt.Tx, g grantRecord, parent []byte, now time.Time) (*tokenResponse, error) {
 	access, refresh := newSecret(prefixAccess), newSecret(prefixRefresh)
 	base := tokenRecord{GrantID: g.ID, ClientID: g.ClientID, User: g.User, Resource: g.Resource, Scope: g.Scope, Created: now}
@@ -221,6 +219,9 @@ func issueTokensTx(tx *bbolt.Tx, g grantRecord, parent []byte, now time.Time) (*
 				return nil, err
 			}
 		}
+	}
+	if err := touchClientTx(tx, g.ClientID, now); err != nil {
+		return nil, err
 	}
 	return &tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(AccessTokenTTL / time.Second),
 		RefreshToken: refresh, Scope: g.Scope}, nil
@@ -307,9 +308,6 @@ func (s *Server) refresh(c *clientRecord, req tokenRequest) (*tokenResponse, *Er
 		}
 		r, err := issueTokensTx(tx, g, key, now)
 		if err != nil {
-			return serverError(), nil
-		}
-		if err := touchClientTx(tx, c.ID, now); err != nil {
 			return serverError(), nil
 		}
 		resp = r
