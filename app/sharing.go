@@ -62,6 +62,7 @@ type sharing struct {
 	provider tunnel.Provider
 	cancel   context.CancelFunc // ends the background tunnel start
 	done     chan struct{}      // closed when the tunnel goroutine returns
+	attempt  int                // tunnel attempts; status from older ones is ignored
 }
 
 // Status reports the current state of sharing.
@@ -178,7 +179,8 @@ func (a *App) runTunnel(ctx context.Context, sh *sharing, st Settings, handler h
 		if err == nil || ctx.Err() != nil {
 			return
 		}
-		retry := errors.Is(err, tunnel.ErrNoNetwork)
+		// The provider's own deadline reports ErrNoNetwork; ours is only a backstop.
+		retry := errors.Is(err, tunnel.ErrNoNetwork) || errors.Is(err, context.DeadlineExceeded)
 		msg := "public URL failed: " + err.Error()
 		if retry {
 			msg += fmt.Sprintf(" (trying again in %s)", delay)
@@ -201,19 +203,32 @@ func (a *App) runTunnel(ctx context.Context, sh *sharing, st Settings, handler h
 // startTunnel makes one attempt at the public origin; on success the public
 // listener serves handler and the origin joins the allowlist.
 func (a *App) startTunnel(ctx context.Context, sh *sharing, st Settings, handler http.Handler) error {
-	provider, err := a.provider(ctx, st)
+	a.mu.Lock()
+	old := sh.provider
+	sh.provider = nil
+	sh.attempt++
+	attempt := sh.attempt
+	a.mu.Unlock()
+	if old != nil {
+		old.Close() // the failed attempt before this one; its events no longer count
+	}
+	onStatus := func(ts tunnel.Status) {
+		a.mu.Lock()
+		current := sh.attempt == attempt
+		a.mu.Unlock()
+		if current {
+			a.tunnelState(ts)
+		}
+	}
+	provider, err := a.provider(ctx, st, onStatus)
 	if err != nil || provider == nil {
 		return err
 	}
 	a.mu.Lock()
-	old := sh.provider
 	sh.provider = provider
 	a.mu.Unlock()
-	if old != nil {
-		old.Close() // the failed attempt before this one
-	}
 	a.tunnelState(tunnel.Status{State: tunnel.StateConnecting})
-	sctx, cancel := context.WithTimeout(ctx, a.tunnelStartWithin)
+	sctx, cancel := context.WithTimeout(ctx, a.tunnelStartWithin+5*time.Second)
 	origin, ln, err := provider.Start(sctx)
 	cancel()
 	if err != nil {
@@ -238,7 +253,7 @@ func (a *App) startTunnel(ctx context.Context, sh *sharing, st Settings, handler
 }
 
 // provider builds the tunnel provider for st; nil means local only.
-func (a *App) provider(ctx context.Context, st Settings) (tunnel.Provider, error) {
+func (a *App) provider(ctx context.Context, st Settings, onStatus func(tunnel.Status)) (tunnel.Provider, error) {
 	switch st.Tunnel {
 	case TunnelCustom:
 		return tunnel.Custom(st.PublicURL)
@@ -257,7 +272,7 @@ func (a *App) provider(ctx context.Context, st Settings) (tunnel.Provider, error
 		return tunnel.Ngrok(tunnel.NgrokConfig{
 			Authtoken: token,
 			Domain:    st.NgrokDomain,
-			OnStatus:  a.tunnelState,
+			OnStatus:  onStatus,
 			Logger:    a.log.With("part", "ngrok"),
 			Timeout:   a.tunnelStartWithin,
 			// Test seams; empty in real use.
