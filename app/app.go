@@ -75,6 +75,7 @@ type App struct {
 
 	firstUser, firstPassword string
 
+	life     sync.Mutex // held across Start and Stop, never with mu held
 	mu       sync.Mutex
 	stored   Settings           // as saved in the database
 	settings Settings           // effective: stored settings plus this run's overrides

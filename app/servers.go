@@ -19,12 +19,16 @@ import (
 // sessionIdleTimeout ends MCP sessions nobody used for this long.
 const sessionIdleTimeout = 10 * time.Minute
 
+// serverStartTimeout bounds preparing a server's handler (reading its
+// secrets from the keychain).
+const serverStartTimeout = 10 * time.Second
+
 // shared is the running MCP handler of one server.
 type shared struct {
-	cfg       ServerConfig
-	protected http.Handler // behind the OAuth guard
-	bridge    *bridge.Bridge
-	closer    io.Closer
+	cfg     ServerConfig
+	handler http.Handler // serves /mcp/NAME once the guard let the request in
+	bridge  *bridge.Bridge
+	closer  io.Closer
 }
 
 // ServerStatus is a shared server as the GUI and `server list` show it.
@@ -53,41 +57,73 @@ func (a *App) Handler() http.Handler {
 
 func (a *App) serveMCP(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	s, err := a.handlerFor(name)
-	if err != nil {
-		a.log.Warn("MCP request for an unavailable server", "server", name, "err", err)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, `{"error":"not_found","error_description":%q}`, err.Error())
-		return
-	}
-	s.protected.ServeHTTP(w, r)
+	// The guard answers unknown servers (404) and bad tokens before any
+	// server is started for this request.
+	a.auth.Protect(name, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := a.handlerFor(r.Context(), name)
+		if err != nil {
+			a.log.Warn("shared server unavailable", "server", name, "err", err)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":%q}}`, err.Error())
+			return
+		}
+		if r.Method == http.MethodGet {
+			var cancel context.CancelFunc
+			r, cancel = a.streamContext(r)
+			defer cancel()
+		}
+		s.handler.ServeHTTP(w, r)
+	})).ServeHTTP(w, r)
 }
 
+// errNotSharing: a request raced with Stop.
+var errNotSharing = errors.New("sharing is stopping")
+
 // handlerFor returns the running handler of an enabled server, starting it on
-// first use.
-func (a *App) handlerFor(name string) (*shared, error) {
+// first use. The start (which may read the keychain) runs outside the app's
+// lock; of two concurrent starts, one wins and the other is closed.
+func (a *App) handlerFor(ctx context.Context, name string) (*shared, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if s, ok := a.running[name]; ok {
+	s, ok := a.running[name]
+	sharing, enabled := a.share != nil, slices.Contains(a.enabled, name)
+	a.mu.Unlock()
+	switch {
+	case ok:
 		return s, nil
-	}
-	if !slices.Contains(a.enabled, name) {
+	case !sharing:
+		return nil, errNotSharing
+	case !enabled:
 		return nil, fmt.Errorf("no shared server named %q", name)
 	}
 	cfg, err := a.cfg.server(name)
 	if err != nil {
 		return nil, err
 	}
-	s, err := a.newShared(cfg)
+	ctx, cancel := context.WithTimeout(ctx, serverStartTimeout)
+	defer cancel()
+	s, err = a.newShared(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("server %q: %w", name, err)
+		return nil, fmt.Errorf("server %q cannot start: %w", name, err)
 	}
-	a.running[name] = s
-	return s, nil
+	a.mu.Lock()
+	existing, ok := a.running[name]
+	switch {
+	case ok:
+		s, existing = existing, s
+	case a.share == nil:
+		existing, s, err = s, nil, errNotSharing
+	default:
+		a.running[name], existing = s, nil
+	}
+	a.mu.Unlock()
+	if existing != nil && existing.closer != nil {
+		existing.closer.Close()
+	}
+	return s, err
 }
 
-func (a *App) newShared(cfg ServerConfig) (*shared, error) {
+func (a *App) newShared(ctx context.Context, cfg ServerConfig) (*shared, error) {
 	log := a.log.With("server", cfg.Name)
 	s := &shared{cfg: cfg}
 	var h http.Handler
@@ -102,7 +138,7 @@ func (a *App) newShared(cfg ServerConfig) (*shared, error) {
 			Logger:                     log,
 		}), sessionIdleTimeout+time.Minute)
 	case KindStdio, KindHTTP:
-		env, err := a.serverEnv(context.Background(), cfg)
+		env, err := a.serverEnv(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +153,7 @@ func (a *App) newShared(cfg ServerConfig) (*shared, error) {
 	default:
 		return nil, fmt.Errorf("unknown kind %q", cfg.Kind)
 	}
-	s.protected = a.auth.Protect(cfg.Name, h)
+	s.handler = h
 	return s, nil
 }
 

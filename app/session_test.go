@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/mcpshare/mcpshare/app"
 )
@@ -63,5 +65,55 @@ func TestSessionsBoundToUsers(t *testing.T) {
 	}
 	if code, _, _ := do(t, hc, http.MethodPost, mcpURL, "", hdr(owner.AccessToken, session), list); code != http.StatusNotFound {
 		t.Errorf("a deleted session answers %d, want 404", code)
+	}
+}
+
+// TestStopEndsOpenStreams: an open SSE GET stream (ChatGPT keeps one) does not
+// hold Stop for the whole shutdown timeout.
+func TestStopEndsOpenStreams(t *testing.T) {
+	ta := openTestApp(t, app.Options{})
+	if err := ta.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	origin := ta.Status().LocalOrigin
+	hc := &http.Client{}
+	tok := authorize(t, ta, hc, origin, oauthClient{})
+	mcpURL := origin + "/mcp/files"
+	hdr := http.Header{
+		"Authorization": {"Bearer " + tok.AccessToken}, "Content-Type": {"application/json"},
+		"Accept": {"application/json, text/event-stream"}, "Mcp-Protocol-Version": {"2025-06-18"},
+	}
+	code, rh, body := do(t, hc, http.MethodPost, mcpURL, "", hdr, initializeBody)
+	if code != http.StatusOK {
+		t.Fatalf("initialize: %d %s", code, body)
+	}
+	hdr.Set("Mcp-Session-Id", rh.Get("Mcp-Session-Id"))
+	do(t, hc, http.MethodPost, mcpURL, "", hdr, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+
+	req, _ := http.NewRequest(http.MethodGet, mcpURL, nil)
+	req.Header = hdr.Clone()
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := hc.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET stream: %v %v", err, resp)
+	}
+	streamDone := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, resp.Body)
+		close(streamDone)
+	}()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ta.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Stop took %v with an open event stream", d)
+	}
+	select {
+	case <-streamDone:
+	case <-time.After(5 * time.Second):
+		t.Error("the event stream is still open after Stop")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -62,6 +63,7 @@ type sharing struct {
 	provider tunnel.Provider
 	cancel   context.CancelFunc // ends the background tunnel start
 	done     chan struct{}      // closed when the tunnel goroutine returns
+	stopping chan struct{}      // closed when Stop begins: ends open event streams
 	attempt  int                // tunnel attempts; status from older ones is ignored
 }
 
@@ -86,16 +88,19 @@ func (a *App) setStatus(f func(*Status)) {
 
 // Start begins sharing: it checks the secret store, listens on the local
 // address and brings the tunnel up in the background. It returns once local
-// sharing works; the public URL follows as EventTunnel events.
+// sharing works; the public URL follows as EventTunnel events. Start and
+// Stop exclude each other: a Stop during a Start waits for it.
 func (a *App) Start(ctx context.Context) error {
+	a.life.Lock()
+	defer a.life.Unlock()
 	a.mu.Lock()
 	if a.share != nil {
 		a.mu.Unlock()
 		return nil
 	}
 	st := a.settings
-	a.status = Status{State: StateStarting}
 	a.mu.Unlock()
+	a.setStatus(func(s *Status) { *s = Status{State: StateStarting} })
 
 	fail := func(err error) error {
 		a.setStatus(func(s *Status) { *s = Status{State: StateError, Err: err} })
@@ -108,28 +113,29 @@ func (a *App) Start(ctx context.Context) error {
 	if err != nil {
 		return fail(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	local := "http://127.0.0.1:" + strconv.Itoa(port)
-	a.origins.SetLocal(local, "http://localhost:"+strconv.Itoa(port), "http://[::1]:"+strconv.Itoa(port))
+	addr := ln.Addr().(*net.TCPAddr)
+	port := strconv.Itoa(addr.Port)
+	local := "http://" + net.JoinHostPort(addr.IP.String(), port)
+	a.origins.SetLocal(local, "http://localhost:"+port)
 
 	handler := a.Handler()
+	tctx, cancel := context.WithCancel(context.Background())
 	sh := &sharing{
-		local: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)},
-		done:  make(chan struct{}),
+		local:    &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)},
+		cancel:   cancel,
+		done:     make(chan struct{}),
+		stopping: make(chan struct{}),
 	}
+	a.mu.Lock()
+	a.share = sh
+	a.status = Status{State: StateSharing, LocalOrigin: local}
+	a.mu.Unlock()
 	go func() {
 		if err := sh.local.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("local listener stopped", "err", err)
 			a.setStatus(func(s *Status) { s.State, s.Err = StateError, err })
 		}
 	}()
-
-	tctx, cancel := context.WithCancel(context.Background())
-	sh.cancel = cancel
-	a.mu.Lock()
-	a.share = sh
-	a.status = Status{State: StateSharing, LocalOrigin: local}
-	a.mu.Unlock()
 	a.setStatus(func(*Status) {})
 	a.log.Info("sharing locally", "origin", local)
 
@@ -303,10 +309,12 @@ func (a *App) tunnelState(ts tunnel.Status) {
 	a.events.emit(EventTunnel, msg)
 }
 
-// Stop ends sharing: the tunnel closes, the listeners stop accepting,
-// in-flight requests finish (bounded by ctx) and every session and child
-// process ends.
+// Stop ends sharing: the listeners stop accepting, in-flight requests
+// finish (bounded by ctx) while open event streams are ended, then the
+// tunnel closes and every session and child process ends.
 func (a *App) Stop(ctx context.Context) error {
+	a.life.Lock()
+	defer a.life.Unlock()
 	a.mu.Lock()
 	sh := a.share
 	a.share = nil
@@ -315,23 +323,49 @@ func (a *App) Stop(ctx context.Context) error {
 		return nil
 	}
 	sh.cancel()
-	<-sh.done
+	<-sh.done // no tunnel attempt is under way any more
+	// Event streams (SSE GET) never end by themselves; requests do.
+	close(sh.stopping)
+	var wg sync.WaitGroup
+	for _, srv := range []*http.Server{sh.public, sh.local} {
+		if srv == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+		}()
+	}
+	wg.Wait()
 	a.origins.SetPublic("")
 	var errs []error
 	if sh.provider != nil {
 		errs = append(errs, sh.provider.Close())
 	}
-	for _, srv := range []*http.Server{sh.public, sh.local} {
-		if srv == nil {
-			continue
-		}
-		if err := srv.Shutdown(ctx); err != nil {
-			// Long-lived SSE streams do not end by themselves: cut them.
-			srv.Close()
-		}
-	}
 	errs = append(errs, a.closeServers())
 	a.setStatus(func(s *Status) { *s = Status{State: StateStopped} })
 	a.log.Info("sharing stopped")
 	return errors.Join(errs...)
+}
+
+// streamContext returns r with a context that also ends when sharing stops,
+// for requests that may stay open indefinitely (the SSE GET stream).
+func (a *App) streamContext(r *http.Request) (*http.Request, context.CancelFunc) {
+	a.mu.Lock()
+	sh := a.share
+	a.mu.Unlock()
+	ctx, cancel := context.WithCancel(r.Context())
+	if sh != nil {
+		go func() {
+			select {
+			case <-sh.stopping:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return r.WithContext(ctx), cancel
 }
