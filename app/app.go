@@ -121,6 +121,9 @@ func Open(opts Options) (*App, error) {
 		tunnelRetryFirst:  tunnelRetryFirst,
 	}
 	if err := a.init(); err != nil {
+		if a.auth != nil {
+			a.auth.Close()
+		}
 		db.Close()
 		return nil, err
 	}

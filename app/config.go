@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -131,7 +132,7 @@ func (c *ServerConfig) Validate() error {
 		return fmt.Errorf("%w: server %q: unknown kind %q", ErrInvalidConfig, c.Name, c.Kind)
 	}
 	if c.MaxSessions < 0 || c.MaxSessions > 1024 {
-		return fmt.Errorf("%w: server %q: max sessions %d is not between 1 and 1024", ErrInvalidConfig, c.Name, c.MaxSessions)
+		return fmt.Errorf("%w: server %q: max sessions %d is not between 1 and 1024 (0 means the default, 16)", ErrInvalidConfig, c.Name, c.MaxSessions)
 	}
 	for k := range c.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
@@ -164,5 +165,9 @@ func (s *Settings) Validate() error {
 }
 
 func isLoopbackHost(h string) bool {
-	return h == "localhost" || h == "127.0.0.1" || h == "::1" || strings.HasPrefix(h, "127.")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

@@ -78,6 +78,7 @@ func ParseImport(data []byte) (servers []ServerConfig, secretValues map[string]m
 	}
 	sort.Strings(names)
 	secretValues = map[string]map[string]string{}
+	seen := map[string]string{} // slug -> the entry that got it
 	for _, orig := range names {
 		var e importEntry
 		if err := json.Unmarshal(entries[orig], &e); err != nil {
@@ -85,10 +86,14 @@ func ParseImport(data []byte) (servers []ServerConfig, secretValues map[string]m
 			continue
 		}
 		cfg, secrets, reason := convertEntry(orig, e)
+		if reason == "" && seen[cfg.Name] != "" {
+			reason = fmt.Sprintf("its URL name %q is taken by %q in the same file; add it by hand under another name", cfg.Name, seen[cfg.Name])
+		}
 		if reason != "" {
 			skipped = append(skipped, Skipped{orig, reason})
 			continue
 		}
+		seen[cfg.Name] = orig
 		servers = append(servers, cfg)
 		if len(secrets) > 0 {
 			secretValues[cfg.Name] = secrets

@@ -53,6 +53,16 @@ func TestParseImportFormats(t *testing.T) {
 			wantServers: []string{"fetch"},
 		},
 		{
+			name: "two entries with the same URL name keep their own secrets",
+			in: `{"mcpServers": {
+				"GitHub": {"command": "gh-a", "env": {"GITHUB_TOKEN": "first"}},
+				"github": {"command": "gh-b", "env": {"GITHUB_TOKEN": "second"}}
+			}}`,
+			wantServers: []string{"github"},
+			wantSkipped: []string{"github"},
+			wantSecret:  map[string][]string{"github": {"GITHUB_TOKEN"}},
+		},
+		{
 			name:        "disabled and unnamable entries",
 			in:          `{"mcpServers": {"off": {"command": "x", "disabled": true}, "!!!": {"command": "y"}, "neither": {}}}`,
 			wantSkipped: []string{"!!!", "neither", "off"},
@@ -167,6 +177,8 @@ func TestServerConfigValidate(t *testing.T) {
 		{ServerConfig{Name: "a", Kind: KindHTTP, URL: "http://[::1]:3000/mcp"}, true},
 		{ServerConfig{Name: "a", Kind: KindHTTP, URL: "https://example.com/mcp"}, false},
 		{ServerConfig{Name: "a", Kind: KindHTTP, URL: "ftp://127.0.0.1/"}, false},
+		{ServerConfig{Name: "a", Kind: KindHTTP, URL: "http://127.evil.example/mcp"}, false},
+		{ServerConfig{Name: "a", Kind: KindHTTP, URL: "http://127.0.0.2:3000/mcp"}, true},
 		{ServerConfig{Name: "a", Kind: KindBuiltin, Root: "/tmp"}, true},
 		{ServerConfig{Name: "a", Kind: KindBuiltin}, false},
 		{ServerConfig{Name: "a", Kind: "other"}, false},

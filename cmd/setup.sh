@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev"
-test_pkgs="xvfb xauth imagemagick dbus dbus-x11 gnome-keyring nodejs npm"
+test_pkgs="xvfb xauth imagemagick dbus dbus-x11 gnome-keyring curl nodejs npm"
 
 want="$build_pkgs"
 [ "${1:-}" = "--test" ] && want="$want $test_pkgs"
@@ -28,9 +28,12 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
   node_dir=cmd/mcpshare/testdata/node
-  # npm ci only when the installed tree does not match the lockfile.
-  if ! cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.package-lock.json" 2>/dev/null; then
+  # npm ci only when the lockfile changed since the last install (the marker
+  # is a copy of the lockfile that npm ci installed from).
+  marker="$node_dir/node_modules/.mcpshare-installed-lock.json"
+  if ! cmp -s "$node_dir/package-lock.json" "$marker" 2>/dev/null; then
     echo "setup: installing the npm packages of the end-to-end tests"
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$node_dir/package-lock.json" "$marker"
   fi
 fi

@@ -54,6 +54,12 @@ type cli struct {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{stdin, stdout, stderr}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+		for _, a := range args {
+			if isCommand(a) {
+				fmt.Fprintf(stderr, "mcpshare: flags go after the command: mcpshare %s [flags]\n", a)
+				return exitUsage
+			}
+		}
 		return c.gui(args)
 	}
 	cmd, rest := args[0], args[1:]
@@ -77,6 +83,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mcpshare: unknown command %q\n\n%s", cmd, usage)
 		return exitUsage
 	}
+}
+
+// isCommand tells whether s names a subcommand.
+func isCommand(s string) bool {
+	switch s {
+	case "serve", "user", "client", "server", "import", "ngrok", "help":
+		return true
+	}
+	return false
 }
 
 // common holds the flags every subcommand accepts.

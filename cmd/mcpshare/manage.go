@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -120,6 +121,7 @@ func (c *cli) password(fromStdin bool) (pw string, generated bool, err error) {
 	if !fromStdin {
 		return generatePassword(), true, nil
 	}
+	c.promptIfTerminal("Password (at least 8 characters, shown as you type): ")
 	sc := bufio.NewScanner(c.stdin)
 	if !sc.Scan() {
 		return "", false, errors.New("no password on standard input")
@@ -360,6 +362,7 @@ func (c *cli) ngrok(args []string) int {
 	if len(pos) != 0 {
 		return c.usageErr("ngrok set-token reads the token from standard input, not from the command line (it would stay in your shell history)")
 	}
+	c.promptIfTerminal("Paste your ngrok authtoken and press Enter: ")
 	sc := bufio.NewScanner(c.stdin)
 	if !sc.Scan() || strings.TrimSpace(sc.Text()) == "" {
 		return c.fail(errors.New("no token on standard input; copy it from https://dashboard.ngrok.com/get-started/your-authtoken"))
@@ -376,4 +379,12 @@ func (c *cli) ngrok(args []string) int {
 	}
 	fmt.Fprintln(c.stdout, "Stored the ngrok authtoken. Share with: mcpshare serve --tunnel ngrok [--ngrok-domain NAME.ngrok.app]")
 	return exitOK
+}
+
+// promptIfTerminal asks for input when a person is typing it; piped input
+// gets no prompt.
+func (c *cli) promptIfTerminal(prompt string) {
+	if f, ok := c.stdin.(*os.File); ok && isTerminal(f) {
+		fmt.Fprint(c.stderr, prompt)
+	}
 }

@@ -92,7 +92,18 @@ func (c *cli) serve(args []string) int {
 	})
 	defer cancel()
 
+	// Ctrl+C or SIGTERM while starting is a normal stop, not a failure.
+	stopped := func() int {
+		fmt.Fprintln(c.stderr, "mcpshare: stopped while starting")
+		if err := a.Close(); err != nil {
+			fmt.Fprintf(c.stderr, "mcpshare: while stopping: %v\n", err)
+		}
+		return exitOK
+	}
 	if err := a.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return stopped()
+		}
 		return c.fail(err)
 	}
 	if a.Settings().Tunnel != app.TunnelNone {
@@ -102,8 +113,14 @@ func (c *cli) serve(args []string) int {
 		case <-time.After(40 * time.Second):
 		}
 	}
+	if ctx.Err() != nil {
+		return stopped()
+	}
 	info, err := a.ConnectInfo(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return stopped()
+		}
 		return c.fail(err)
 	}
 	c.printConnect(a, info, "here on the terminal")
@@ -225,6 +242,18 @@ func (c *cli) approveOnTerminal(ctx context.Context, a *app.App) {
 				continue
 			}
 			asked[si.ID] = true
+			// A line typed while no question was shown must not answer this one.
+		drain:
+			for {
+				select {
+				case _, ok := <-lines:
+					if !ok {
+						return
+					}
+				default:
+					break drain
+				}
+			}
 			fmt.Fprintf(c.stdout, "\nSign-in request: user %q through %s (%s) to %q from %s at %s.\nApprove? [y/N] ",
 				si.User, si.ClientName, si.RedirectHost, si.Resource, si.RemoteAddr, si.Time.Format(time.TimeOnly))
 			var line string
