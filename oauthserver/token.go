@@ -227,6 +227,18 @@ func issueTokensTx(tx *bbolt.Tx, g grantRecord, parent []byte, now time.Time) (*
 		RefreshToken: refresh, Scope: g.Scope}, nil
 }
 
+// retireTx marks the refresh token stored at key as rotated out: it no longer
+// refreshes, and presenting it later revokes its grant. A missing record is
+// not an error (it was swept).
+func retireTx(tx *bbolt.Tx, key []byte) error {
+	var r tokenRecord
+	if ok, err := getJSON(tx, bucketTokens, key, &r); err != nil || !ok {
+		return nil
+	}
+	r.Superseded, r.Parent, r.Child = true, nil, nil
+	return putJSON(tx, bucketTokens, key, r)
+}
+
 func touchClientTx(tx *bbolt.Tx, id string, now time.Time) error {
 	var c clientRecord
 	ok, err := getJSON(tx, bucketClients, []byte(id), &c)
@@ -283,23 +295,15 @@ func (s *Server) refresh(c *clientRecord, req tokenRequest) (*tokenResponse, *Er
 			// successor, and keep it as a rotated-out token: if it shows up after all, two
 			// parties hold this grant's refresh tokens, and its use revokes the grant
 			// (RFC 9700 §4.14.2).
-			var child tokenRecord
-			if ok, err := getJSON(tx, bucketTokens, t.Child, &child); err == nil && ok {
-				child.Superseded, child.Parent = true, nil
-				if err := putJSON(tx, bucketTokens, t.Child, child); err != nil {
-					return serverError(), nil
-				}
+			if err := retireTx(tx, t.Child); err != nil {
+				return serverError(), nil
 			}
 			t.Child = nil
 		}
 		if t.Parent != nil {
 			// First use of this token: the one before it is now finished.
-			var p tokenRecord
-			if ok, err := getJSON(tx, bucketTokens, t.Parent, &p); err == nil && ok {
-				p.Superseded, p.Child = true, nil
-				if err := putJSON(tx, bucketTokens, t.Parent, p); err != nil {
-					return serverError(), nil
-				}
+			if err := retireTx(tx, t.Parent); err != nil {
+				return serverError(), nil
 			}
 			t.Parent = nil
 		}
