@@ -5,4 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmd/setup.sh
-exec go run ./cmd/mcpshare "$@"
+bin="$(go env GOCACHE)/mcpshare-run/mcpshare"
+mkdir -p "$(dirname "$bin")"
+echo "run: building mcpshare (the first build compiles Fyne's OpenGL driver: about 4 minutes)" >&2
+go build -o "$bin" ./cmd/mcpshare
+exec "$bin" "$@"
