@@ -1398,9 +1398,11 @@ func item24(t *testing.T, tg *ptarget) {
 // never 404. Without a session id, 400 is the answer of item 24.
 func item25(t *testing.T, tg *ptarget) {
 	tok := tg.token(t)
-	sid, v := initialize(t, noRedirect, tg.mcp(), tok, "2025-11-25")
-	defer protoDelete(t, tg.mcp(), tok, sid)
 	for _, u := range []string{tg.mcp(), tg.mcp() + "/"} {
+		// A session of its own per URL: a session has one standalone stream,
+		// and the server may not have noticed yet that the last one closed.
+		sid, v := initialize(t, noRedirect, tg.mcp(), tok, "2025-11-25")
+		defer protoDelete(t, tg.mcp(), tok, sid)
 		for _, withSession := range []bool{true, false} {
 			h := map[string]string{"Authorization": "Bearer " + tok, "Accept": "text/event-stream", "MCP-Protocol-Version": v}
 			if withSession {
