@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -42,10 +43,12 @@ type settingsTab struct {
 	port      *widget.Entry
 	approval  *widget.RadioGroup
 	folder    *widget.Entry
+	autostart *widget.Check
 	status    *widget.Label
 
-	loaded  app.Settings
-	builtin *app.ServerConfig
+	loaded          app.Settings
+	loadedAutostart bool
+	builtin         *app.ServerConfig
 }
 
 func newSettingsTab(u *UI) *settingsTab {
@@ -67,6 +70,7 @@ func newSettingsTab(u *UI) *settingsTab {
 			}
 		}, u.win)
 	})
+	t.autostart = widget.NewCheck("Start MCP Share when I log in", nil)
 	t.status = widget.NewLabel("")
 	t.status.Wrapping = fyne.TextWrapWord
 
@@ -78,6 +82,7 @@ func newSettingsTab(u *UI) *settingsTab {
 		&widget.FormItem{Text: "Port", Widget: t.port, HintText: "The local port on 127.0.0.1 (default 8765)."},
 		widget.NewFormItem("Sign-in approval", t.approval),
 		&widget.FormItem{Text: "Shared folder", Widget: container.NewBorder(nil, nil, nil, choose, t.folder), HintText: "The folder the built-in \"files\" server shares, read-only."},
+		&widget.FormItem{Text: "At login", Widget: t.autostart, HintText: "Shares again after a restart of the computer."},
 	)
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), t.save)
 	save.Importance = widget.HighImportance
@@ -111,6 +116,14 @@ func (t *settingsTab) refresh() {
 				break
 			}
 		}
+	}
+	if on, err := t.u.core.Autostart(); errors.Is(err, app.ErrAutostartUnsupported) {
+		t.autostart.SetChecked(false)
+		t.autostart.Disable()
+	} else {
+		t.autostart.SetChecked(on)
+		t.autostart.Enable()
+		t.loadedAutostart = on
 	}
 	load(t.u, t.u.core.HasNgrokToken, func(has bool, err error) {
 		switch {
@@ -161,6 +174,8 @@ func (t *settingsTab) save() {
 	}
 	token := strings.TrimSpace(t.token.Text)
 	folder := strings.TrimSpace(t.folder.Text)
+	autostart := t.autostart.Checked
+	setAutostart := !t.autostart.Disabled() && autostart != t.loadedAutostart
 	restart := st.Addr != t.loaded.Addr || st.Tunnel != t.loaded.Tunnel || st.NgrokDomain != t.loaded.NgrokDomain ||
 		st.PublicURL != t.loaded.PublicURL || token != ""
 	u, builtin := t.u, t.builtin
@@ -174,6 +189,11 @@ func (t *settingsTab) save() {
 		}
 		if err := u.core.SaveSettings(st); err != nil {
 			return err
+		}
+		if setAutostart {
+			if err := u.core.SetAutostart(autostart); err != nil {
+				return fmt.Errorf("start at login: %w", err)
+			}
 		}
 		if builtin != nil && folder != builtin.Root {
 			c := *builtin

@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -450,11 +452,16 @@ func TestAddServerKeepsSecretsOutOfTheConfig(t *testing.T) {
 }
 
 func TestSettingsSave(t *testing.T) {
+	xdg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", xdg)
 	h := newHarness(t)
 	h.u.SelectTab(TabSettings)
 	h.drain()
 	s := h.u.settings
 	s.approval.SetSelected(approvalLabels[app.ApprovalOnce])
+	if runtime.GOOS == "linux" {
+		s.autostart.SetChecked(true)
+	}
 	s.token.SetText("ngrok-token-for-test")
 	s.domain.SetText("me.ngrok.app")
 	test.Tap(findButton(t, s.content, "Save"))
@@ -470,6 +477,11 @@ func TestSettingsSave(t *testing.T) {
 	}
 	if has, err := h.core.HasNgrokToken(context.Background()); !has || err != nil {
 		t.Errorf("the ngrok token was not stored: %v %v", has, err)
+	}
+	if runtime.GOOS == "linux" {
+		if _, err := os.Stat(filepath.Join(xdg, "autostart", "io.mcpshare.app.desktop")); err != nil {
+			t.Errorf("the start-at-login entry was not written: %v", err)
+		}
 	}
 	if !strings.Contains(s.status.Text, "restarts") {
 		t.Errorf("after saving a new token while sharing: %q, want it to say a restart is needed", s.status.Text)
