@@ -163,7 +163,7 @@ func (s *Server) startAuthorization(q url.Values, origin string) (*authRequest, 
 		return nil, nil, pe
 	}
 	req := &authRequest{
-		ID: newID() + newID(), Origin: origin, ClientID: c.ID, ClientName: c.displayName(),
+		ID: newID() + newID(), Origin: origin, ClientID: c.ID, ClientName: c.displayNameFor(redirect),
 		RedirectURI: redirect, RedirectGiven: given, Expires: s.now().Add(AuthRequestTTL),
 	}
 	if e := s.checkAuthorizeParams(q, origin, req); e != nil {

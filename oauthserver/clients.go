@@ -82,6 +82,23 @@ func (c *clientRecord) displayName() string {
 	return "Unnamed client " + c.ID
 }
 
+// displayNameFor names the client for the person who approves a sign-in. The
+// pre-registered client is shared by ChatGPT and Claude, so its redirect URI
+// (already verified) tells which of them is asking.
+func (c *clientRecord) displayNameFor(redirect string) string {
+	if c.Preregistered && c.Name == "" {
+		if u, err := url.Parse(redirect); err == nil {
+			switch u.Hostname() {
+			case "chatgpt.com":
+				return "ChatGPT"
+			case "claude.ai", "claude.com":
+				return "Claude"
+			}
+		}
+	}
+	return c.displayName()
+}
+
 func isLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true

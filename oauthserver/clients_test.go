@@ -2,7 +2,9 @@ package oauthserver
 
 import (
 	"errors"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -111,4 +113,26 @@ func FuzzRedirectAllowed(f *testing.F) {
 			t.Fatalf("pre-registered client accepts %q, which is not a valid redirect URI", uri)
 		}
 	})
+}
+
+// The pre-registered client is shared by ChatGPT and Claude: the sign-in
+// names whichever of them the (verified) redirect belongs to.
+func TestPreregisteredClientNamedByRedirect(t *testing.T) {
+	e := newEnv(t, PolicyAsk)
+	id, _, _, err := e.s.EnsurePreregisteredClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for redirect, want := range map[string]string{
+		"https://chatgpt.com/connector/oauth/abc123": "ChatGPT",
+		"https://claude.ai/api/mcp/auth_callback":    "Claude",
+		"http://127.0.0.1:6274/oauth/callback":       "ChatGPT / Claude (pre-registered client)",
+	} {
+		q := authParams(id, oauth2.GenerateVerifier())
+		q.Set("redirect_uri", redirect)
+		resp, page, _, _ := e.loginPage(t, q)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, want) {
+			t.Errorf("login page for %s: %d, want it to name %q", redirect, resp.StatusCode, want)
+		}
+	}
 }
