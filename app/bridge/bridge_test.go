@@ -459,16 +459,7 @@ func TestMaxSessions(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status %s, want 503", resp.Status)
 	}
-	var body struct {
-		ID    int `json:"id"`
-		Error struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
+	body := decodeRPCError(t, resp)
 	if body.ID != 1 || body.Error.Code != CodeServerError || !strings.Contains(body.Error.Message, "limit of 2 sessions") {
 		t.Errorf("body %+v", body)
 	}
@@ -694,4 +685,23 @@ func TestLineRing(t *testing.T) {
 	if got := r.last(1); len(got[0]) != maxLineBytes {
 		t.Errorf("long line not cut at %d", maxLineBytes)
 	}
+}
+
+// rpcErrorBody is a JSON-RPC error response as the bridge writes it.
+type rpcErrorBody struct {
+	ID    int `json:"id"`
+	Error struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// decodeRPCError reads the JSON-RPC error in resp's body.
+func decodeRPCError(t *testing.T, resp *http.Response) rpcErrorBody {
+	t.Helper()
+	var body rpcErrorBody
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return body
 }

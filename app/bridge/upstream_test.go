@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -115,16 +114,7 @@ func TestHTTPUpstreamDown(t *testing.T) {
 	if resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("status %s, want 502", resp.Status)
 	}
-	var body struct {
-		ID    int `json:"id"`
-		Error struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
+	body := decodeRPCError(t, resp)
 	if body.ID != 1 || body.Error.Code != CodeServerError || !strings.Contains(body.Error.Message, "not reachable") {
 		t.Errorf("body %+v", body)
 	}
