@@ -36,8 +36,16 @@ type ServerStatus struct {
 	Config ServerConfig
 	// Running is true while sharing is on and the server has a live handler.
 	Running bool
-	// Sessions counts live MCP sessions (stdio and HTTP servers).
+	// Sessions counts live MCP sessions of clients.
 	Sessions int
+	// Backends counts the server's running instances (processes of a stdio
+	// server, connections to an HTTP one).
+	Backends int
+	// Problem says why the server last failed to start or stopped on its
+	// own (a crash, an exit), in one sentence; empty when it has run fine
+	// since. ProblemAt is when that happened.
+	Problem   string
+	ProblemAt time.Time
 	// Log is the server's recent stderr (stdio servers).
 	Log []string
 }
