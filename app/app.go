@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,8 +48,10 @@ type Options struct {
 	PublicURL   string
 	NgrokDomain string
 
-	// FilesRoot is the folder the built-in server shares when it is created on
-	// first run; empty means ~/MCP Share.
+	// FilesRoot is the folder the built-in server shares. On first run empty
+	// means ~/MCP Share; on later runs a non-empty one replaces the stored
+	// folder (the built-in server is created again if it was removed), and
+	// FolderOverride says so.
 	FilesRoot string
 
 	// NgrokConnectURL and NgrokConnectCAs point the ngrok agent at another
@@ -73,7 +76,12 @@ type App struct {
 	origins *oauthserver.Origins
 	events  events
 
+	// firstUser and firstPassword are the first user's generated password
+	// while it waits in the secret store for the owner to see it (under mu).
 	firstUser, firstPassword string
+	// folderSet is the built-in server's folder when Options.FilesRoot
+	// changed it on this run.
+	folderSet string
 
 	life     sync.Mutex // held across Start and Stop, never with mu held
 	mu       sync.Mutex
@@ -120,6 +128,7 @@ func Open(opts Options) (*App, error) {
 		tunnelStartWithin: tunnelStartWithin,
 		tunnelRetryFirst:  tunnelRetryFirst,
 	}
+	a.events.fill = a.fillEvent
 	if err := a.init(); err != nil {
 		if a.auth != nil {
 			a.auth.Close()
@@ -176,14 +185,94 @@ func (a *App) init() error {
 	if err != nil {
 		return fmt.Errorf("start the authorization server: %w", err)
 	}
+	if err := a.ensureFirstUser(); err != nil {
+		return err
+	}
+	if !first && a.opts.FilesRoot != "" {
+		return a.overrideFolder(a.opts.FilesRoot)
+	}
+	return nil
+}
+
+// keyFirstPassword is where the first user's generated password waits in
+// the secret store (never in the database) until the owner has seen it or
+// set another one, so that a restart does not lose it.
+const keyFirstPassword = "first-password"
+
+// firstRunTimeout bounds the secret store calls of Open.
+const firstRunTimeout = 15 * time.Second
+
+// ensureFirstUser creates the first user when there is none, and keeps its
+// password in the secret store; when that store fails the user is removed
+// again, so that a start that fails has created (and shown) no password.
+// On later runs it loads a password that is still waiting to be seen.
+func (a *App) ensureFirstUser() error {
+	ctx, cancel := context.WithTimeout(context.Background(), firstRunTimeout)
+	defer cancel()
 	name, pw, created, err := a.auth.EnsureFirstUser()
 	if err != nil {
 		return fmt.Errorf("create the first user: %w", err)
 	}
 	if created {
+		if err := a.secrets.Set(ctx, keyFirstPassword, name+"\n"+pw); err != nil {
+			if rmErr := a.auth.RemoveUser(name); rmErr != nil {
+				a.log.Error("could not undo the first user", "user", name, "err", rmErr)
+			}
+			return fmt.Errorf("keep the first user's password in the secret store: %w", err)
+		}
 		a.firstUser, a.firstPassword = name, pw
+		return nil
 	}
+	v, err := a.secrets.Get(ctx, keyFirstPassword)
+	switch {
+	case errors.Is(err, secrets.ErrNotFound):
+		return nil
+	case err != nil:
+		// Start reports an unusable secret store; the password waits there.
+		a.log.Warn("could not read the first user's password from the secret store", "err", err)
+		return nil
+	}
+	name, pw, _ = strings.Cut(v, "\n")
+	users, err := a.auth.Users()
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(users, func(u oauthserver.User) bool { return u.Name == name }) {
+		return a.secrets.Delete(ctx, keyFirstPassword) // the user was removed meanwhile
+	}
+	a.firstUser, a.firstPassword = name, pw
 	return nil
+}
+
+// overrideFolder makes the built-in server share root from now on (creating
+// the folder, and the server if it was removed).
+func (a *App) overrideFolder(root string) error {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return fmt.Errorf("the folder %s: %w", a.opts.FilesRoot, err)
+	}
+	cfg, err := a.cfg.server(BuiltinName)
+	create := errors.Is(err, ErrServerNotFound)
+	switch {
+	case create:
+		cfg = ServerConfig{Name: BuiltinName, Kind: KindBuiltin, Enabled: true}
+	case err != nil:
+		return err
+	case cfg.Kind != KindBuiltin:
+		return fmt.Errorf("%w: --folder: the server %q is not the built-in one; remove it first", ErrInvalidConfig, BuiltinName)
+	case cfg.Root == root:
+		return nil
+	}
+	if err := builtin.EnsureFolder(root); err != nil {
+		return fmt.Errorf("create the shared folder %s: %w", root, err)
+	}
+	cfg.Root = root
+	if err := a.cfg.putServer(cfg, create); err != nil {
+		return err
+	}
+	a.folderSet = root
+	a.log.Info("the built-in server shares another folder", "server", BuiltinName, "folder", root)
+	return a.refreshEnabled()
 }
 
 func (a *App) loadSettings() (st Settings, first bool, err error) {
@@ -255,11 +344,61 @@ func (a *App) ConfigDir() string { return a.opts.ConfigDir }
 // the goroutine that caused the event and must return quickly.
 func (a *App) Subscribe(fn func(Event)) (cancel func()) { return a.events.subscribe(fn) }
 
-// FirstRunCredentials returns the user created on this run and its generated
-// password; both are empty unless this run created the installation. The
-// password is stored only as a hash: show it once.
+// FirstRunCredentials returns the first user and its generated password
+// while the owner has not seen it yet (see FirstPasswordSeen); both are
+// empty otherwise. It survives restarts in the secret store.
 func (a *App) FirstRunCredentials() (user, password string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	return a.firstUser, a.firstPassword
+}
+
+// FirstPasswordSeen forgets the first user's generated password: the owner
+// has copied it, or it was printed on their terminal.
+func (a *App) FirstPasswordSeen(ctx context.Context) error {
+	a.mu.Lock()
+	a.firstUser, a.firstPassword = "", ""
+	a.mu.Unlock()
+	if err := a.secrets.Delete(ctx, keyFirstPassword); err != nil {
+		return fmt.Errorf("forget the first password: %w", err)
+	}
+	return nil
+}
+
+// SetPassword gives a user a new password; for the first user it also
+// forgets the generated one.
+func (a *App) SetPassword(ctx context.Context, user, password string) error {
+	if err := a.auth.SetPassword(user, password); err != nil {
+		return err
+	}
+	if first, _ := a.FirstRunCredentials(); first == user {
+		return a.FirstPasswordSeen(ctx)
+	}
+	return nil
+}
+
+// FolderOverride returns the folder Options.FilesRoot gave the built-in
+// server on this run, when it was another than the stored one.
+func (a *App) FolderOverride() (root string, changed bool) {
+	return a.folderSet, a.folderSet != ""
+}
+
+// SetBuiltinFolder makes the built-in server share root (creating the
+// folder when missing); a running instance ends, so the next session sees
+// the new folder.
+func (a *App) SetBuiltinFolder(ctx context.Context, root string) error {
+	cfg, err := a.cfg.server(BuiltinName)
+	if err != nil {
+		return err
+	}
+	if root, err = filepath.Abs(root); err != nil {
+		return fmt.Errorf("the folder %s: %w", root, err)
+	}
+	if err := builtin.EnsureFolder(root); err != nil {
+		return fmt.Errorf("create the shared folder %s: %w", root, err)
+	}
+	cfg.Root = root
+	return a.UpdateServer(ctx, cfg, nil)
 }
 
 // Settings returns the effective settings of this run.
@@ -280,10 +419,23 @@ func (a *App) StoredSettings() Settings {
 // SaveSettings validates and stores st; it applies from the next Start (the
 // approval policy applies at once). This run's command-line overrides still
 // win over the saved values, and are never saved.
+// Choosing ngrok without an authtoken (stored or in NGROK_AUTHTOKEN) is
+// refused with ErrNgrokToken.
 func (a *App) SaveSettings(st Settings) error {
 	eff, err := a.applyOverrides(st)
 	if err != nil {
 		return err
+	}
+	if st.Tunnel == TunnelNgrok && a.StoredSettings().Tunnel != TunnelNgrok {
+		ctx, cancel := context.WithTimeout(context.Background(), firstRunTimeout)
+		defer cancel()
+		ok, err := a.NgrokReady(ctx)
+		if err != nil {
+			return fmt.Errorf("read the ngrok authtoken: %w", err)
+		}
+		if !ok {
+			return fmt.Errorf("%w: %w", ErrInvalidConfig, ErrNgrokToken)
+		}
 	}
 	if err := a.cfg.putSettings(st); err != nil {
 		return err

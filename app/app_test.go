@@ -63,8 +63,8 @@ func TestFirstRunAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if u, p := b.FirstRunCredentials(); u != "" || p != "" {
-		t.Error("a second start showed first-run credentials again")
+	if u, p := b.FirstRunCredentials(); u != user || p != pw {
+		t.Errorf("a second start lost the first password nobody has seen yet: %q %q", u, p)
 	}
 	users, err := b.Auth().Users()
 	if err != nil || len(users) != 1 || users[0].Name != user {
@@ -268,10 +268,38 @@ func TestStartFallsBackFromTakenDefaultPort(t *testing.T) {
 	}
 }
 
-func TestStartWithoutKeychainSaysWhatToDo(t *testing.T) {
+func TestFirstStartWithoutKeychainFailsAndCreatesNoPassword(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/mcpshare-test-bus")
-	a := openTest(t, func(o *Options) { o.Secrets = SecretsKeychain; o.KeychainService = "mcpshare-test-absent" })
-	err := a.Start(context.Background())
+	dir := t.TempDir()
+	_, err := Open(Options{ConfigDir: dir, Secrets: SecretsKeychain, KeychainService: "mcpshare-test-absent", FilesRoot: t.TempDir()})
+	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "--secrets file") {
+		t.Fatalf("first Open without a keychain: %v, want the keychain advice", err)
+	}
+	// The failed start left no user behind whose password nobody was given.
+	a, err := Open(Options{ConfigDir: dir, Secrets: SecretsFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	users, _ := a.Auth().Users()
+	if user, pw := a.FirstRunCredentials(); len(users) != 1 || user != users[0].Name || pw == "" {
+		t.Errorf("after the failed start: users %+v, first credentials %q/%q; want one user with a new password to show", users, user, pw)
+	}
+}
+
+func TestStartWithoutKeychainSaysWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(Options{ConfigDir: dir, Secrets: SecretsFile, FilesRoot: t.TempDir(), Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.FirstPasswordSeen(context.Background())
+	a.Close()
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/mcpshare-test-bus")
+	a = openTest(t, func(o *Options) {
+		o.ConfigDir, o.Secrets, o.KeychainService = dir, SecretsKeychain, "mcpshare-test-absent"
+	})
+	err = a.Start(context.Background())
 	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "--secrets file") {
 		t.Fatalf("Start without a keychain: %v", err)
 	}

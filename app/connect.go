@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
+	"time"
 
 	"github.com/mcpshare/mcpshare/app/secrets"
+	"github.com/mcpshare/mcpshare/tunnel"
 )
 
 // Credentials are the pre-registered OAuth client's ID and secret, the values a
@@ -25,6 +28,9 @@ type ConnectInfo struct {
 	Public bool
 	// Issuer is the authorization server's issuer for Origin.
 	Issuer string
+	// AllServersURL is the one MCP URL that serves every enabled server
+	// (<origin>/mcp): what to paste first.
+	AllServersURL string
 	// Servers maps each enabled server to its MCP URL on Origin.
 	Servers map[string]string
 	// MCPURL is the URL of the first enabled server (the built-in one when enabled).
@@ -85,6 +91,7 @@ func (a *App) ConnectInfo(ctx context.Context) (ConnectInfo, error) {
 	info := ConnectInfo{Credentials: creds, Servers: map[string]string{}}
 	info.Origin, info.Public = a.Origin()
 	info.Issuer = info.Origin
+	info.AllServersURL = info.Origin + "/mcp"
 	names := a.EnabledServers()
 	for _, n := range names {
 		info.Servers[n] = info.Origin + "/mcp/" + n
@@ -113,6 +120,50 @@ func (a *App) HasNgrokToken(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// ngrokCheckTimeout bounds CheckNgrok.
+const ngrokCheckTimeout = 30 * time.Second
+
+// CheckNgrok connects to ngrok once with token (the stored one when empty)
+// and domain, and disconnects again: it returns the public origin they give,
+// or why they do not work (tunnel.ErrAuthtokenRejected, ErrDomainNotReserved,
+// ErrNoNetwork, ...). It does not store anything.
+func (a *App) CheckNgrok(ctx context.Context, token, domain string) (origin string, err error) {
+	if token == "" {
+		token, err = a.secrets.Get(ctx, secrets.KeyNgrokAuthtoken)
+		if errors.Is(err, secrets.ErrNotFound) {
+			return "", ErrNgrokToken
+		}
+		if err != nil {
+			return "", fmt.Errorf("read the ngrok authtoken: %w", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, ngrokCheckTimeout)
+	defer cancel()
+	p, err := tunnel.Ngrok(tunnel.NgrokConfig{
+		Authtoken: token, Domain: domain, Timeout: ngrokCheckTimeout - 5*time.Second,
+		Logger:     a.log.With("part", "ngrok-check"),
+		ConnectURL: a.opts.NgrokConnectURL, ConnectCAs: a.opts.NgrokConnectCAs,
+	})
+	if err != nil {
+		return "", err
+	}
+	defer p.Close()
+	origin, ln, err := p.Start(ctx)
+	if ln != nil {
+		ln.Close()
+	}
+	return origin, err
+}
+
+// NgrokReady tells whether ngrok can be chosen: an authtoken is stored or
+// set in NGROK_AUTHTOKEN.
+func (a *App) NgrokReady(ctx context.Context) (bool, error) {
+	if os.Getenv("NGROK_AUTHTOKEN") != "" {
+		return true, nil
+	}
+	return a.HasNgrokToken(ctx)
 }
 
 func originOf(addr string) string {

@@ -24,6 +24,13 @@ func (a *App) MCPURL(name string) string {
 	return origin + "/mcp/" + name
 }
 
+// AllServersURL is the URL of the endpoint that serves every shared server
+// at once, on Origin: <origin>/mcp.
+func (a *App) AllServersURL() string {
+	origin, _ := a.Origin()
+	return origin + "/mcp"
+}
+
 // EnabledServers lists the names of the servers that are shared, sorted.
 func (a *App) EnabledServers() []string {
 	names := a.enabledNames()

@@ -80,8 +80,6 @@ type instance struct {
 	exited         chan error
 }
 
-var firstStartRE = regexp.MustCompile(`created user "([^"]+)" with password (\S+)`)
-
 // startServe runs `mcpshare serve` with a fresh config dir (unless args name
 // one) and waits until its ready file appears.
 func startServe(t *testing.T, configDir string, args ...string) *instance {
@@ -132,9 +130,8 @@ func startServe(t *testing.T, configDir string, args ...string) *instance {
 			t.Fatalf("mcpshare serve not ready after 30s\nstderr:\n%s", inst.stderr)
 		}
 	}
-	if m := firstStartRE.FindStringSubmatch(inst.stdout.String()); m != nil {
-		inst.user, inst.password = m[1], m[2]
-	}
+	// Not printed into a pipe: the ready file has the first password.
+	inst.user, inst.password = inst.ready.FirstUser, inst.ready.FirstPassword
 	return inst
 }
 
@@ -193,8 +190,8 @@ func signIn(t *testing.T, authURL, user, password string) *url.URL {
 
 // serveWithEverything adds the npm server-everything (stdio) as "everything"
 // to a fresh config dir with `server add`, starts `serve` on it, and returns
-// the instance with the first user's credentials, which `server add` printed
-// because it created the installation.
+// the instance with the first user's credentials, which `server add` kept
+// in the secret store because it created the installation.
 func serveWithEverything(t *testing.T, dir string, addFlags ...string) *instance {
 	t.Helper()
 	configDir := t.TempDir()
@@ -204,15 +201,13 @@ func serveWithEverything(t *testing.T, dir string, addFlags ...string) *instance
 	if err != nil {
 		t.Fatalf("server add: %v\n%s", err, out)
 	}
-	m := firstStartRE.FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("server add on a fresh config dir did not print the first password:\n%s", out)
+	if bytes.Contains(out, []byte("has the password")) {
+		t.Fatalf("server add printed the first password into a pipe:\n%s", out)
 	}
 	inst := startServe(t, configDir)
-	if inst.password != "" {
-		t.Fatal("the first password was printed twice")
+	if inst.password == "" {
+		t.Fatal("the ready file has no first password that nobody has seen")
 	}
-	inst.user, inst.password = string(m[1]), string(m[2])
 	return inst
 }
 
@@ -271,13 +266,13 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 func TestServeAnnouncesAndChallenges(t *testing.T) {
 	inst := startServe(t, "")
 	out := inst.stdout.String()
-	for _, want := range []string{"MCP URL (files): " + inst.ready.Servers["files"], "Client ID:", inst.ready.ClientSecret, "Issuer:"} {
+	for _, want := range []string{"MCP URL (files): " + inst.ready.Servers["files"], "Client ID:", "Client Secret:", "Issuer:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
 	}
 	if inst.password == "" {
-		t.Fatalf("first start did not print the generated password:\n%s", out)
+		t.Fatalf("the ready file of the first start has no generated password:\n%s", out)
 	}
 	mcpURL := inst.mcpURL(t, "files")
 	if !strings.HasPrefix(mcpURL, inst.ready.Issuer+"/mcp/files") {
@@ -535,18 +530,20 @@ func TestSecondInstanceAndCLIWhileRunning(t *testing.T) {
 	}
 }
 
-func TestSecretNotPrintedIntoLogsAfterFirstStart(t *testing.T) {
+func TestSecretsNotPrintedIntoLogs(t *testing.T) {
 	first := startServe(t, "")
-	if !strings.Contains(first.stdout.String(), first.ready.ClientSecret) {
-		t.Fatalf("the first start did not print the client secret:\n%s", first.stdout)
+	for _, secret := range []string{first.ready.ClientSecret, first.password} {
+		if secret == "" || strings.Contains(first.stdout.String(), secret) {
+			t.Fatalf("the first start printed a secret (or has none) into non-terminal output:\n%s", first.stdout)
+		}
 	}
 	first.cmd.Process.Signal(syscall.SIGTERM)
 	<-first.exited
 	first.exited <- nil
 	again := startServe(t, first.configDir)
 	out := again.stdout.String()
-	if again.ready.ClientSecret != first.ready.ClientSecret {
-		t.Fatal("the client secret changed between starts")
+	if again.ready.ClientSecret != first.ready.ClientSecret || again.password != first.password {
+		t.Fatal("the client secret or the first password nobody has seen changed between starts")
 	}
 	if strings.Contains(out, again.ready.ClientSecret) || !strings.Contains(out, "Client Secret:  (not printed") {
 		t.Fatalf("a later start printed the secret into non-terminal output:\n%s", out)

@@ -53,8 +53,8 @@ func (c *cli) gui(args []string) int {
 		showOpenError(err)
 		return code
 	}
-	if user, pw := core.FirstRunCredentials(); pw != "" {
-		fmt.Fprintf(c.stdout, "First start: created user %q with password %s\n(shown only this once, here and in the Users tab)\n\n", user, pw)
+	if root, changed := core.FolderOverride(); changed {
+		fmt.Fprintf(c.stdout, "The built-in server %q now shares %s (--folder).\n", app.BuiltinName, root)
 	}
 
 	fa := fyneapp.NewWithID(appID)

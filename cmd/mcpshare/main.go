@@ -7,6 +7,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,8 +16,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"golang.org/x/term"
 
 	"github.com/mcpshare/mcpshare/app"
+	// Before Fyne's init: no "Error parsing user locale" lines with LANG=C.UTF-8.
+	_ "github.com/mcpshare/mcpshare/cmd/mcpshare/internal/fynelocale"
 )
 
 const usage = `MCP Share: share the MCP servers on this computer with ChatGPT and Claude.
@@ -129,9 +135,19 @@ func (c *cli) logger(co *common) *slog.Logger {
 	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// open opens the config directory for a management command and prints the
-// first user's password when this call created the installation.
+// open opens the config directory for a management command and tells the
+// first user's password while nobody has seen it (see firstPassword).
 func (c *cli) open(co *common, opts app.Options) (*app.App, error) {
+	a, err := c.openQuiet(co, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.firstPassword(a, true)
+	return a, nil
+}
+
+// openQuiet opens the config directory and prints nothing but what --folder changed.
+func (c *cli) openQuiet(co *common, opts app.Options) (*app.App, error) {
 	opts.ConfigDir, opts.Secrets = co.configDir, co.secrets
 	if opts.Logger == nil {
 		opts.Logger = c.logger(co)
@@ -140,10 +156,45 @@ func (c *cli) open(co *common, opts app.Options) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if user, pw := a.FirstRunCredentials(); pw != "" {
-		fmt.Fprintf(c.stdout, "First start: created user %q with password %s\n(shown only this once; change it with `mcpshare user passwd %s`)\n\n", user, pw, user)
+	if root, changed := a.FolderOverride(); changed {
+		fmt.Fprintf(c.stdout, "The built-in server %q now shares %s (--folder).\n", app.BuiltinName, root)
 	}
 	return a, nil
+}
+
+// secretTimeout bounds a secret store call of the command line.
+const secretTimeout = 15 * time.Second
+
+// firstPassword prints the first user's generated password while nobody has
+// seen it, only onto a terminal: output that is not one tends to end up in
+// log files. Printed, it counts as seen when seen is set; elsewhere it stays
+// in the secret store for the window (or --ready-file) to show.
+func (c *cli) firstPassword(a *app.App, seen bool) {
+	user, pw := a.FirstRunCredentials()
+	if pw == "" {
+		return
+	}
+	if !isTerminal(c.stdout) {
+		fmt.Fprintf(c.stdout, "The user %q has a generated password that is not printed into a log: open the app's window to see it, "+
+			"or set one with `mcpshare user passwd %s`.\n\n", user, user)
+		return
+	}
+	fmt.Fprintf(c.stdout, "First start: the user %q has the password %s\n(change it with `mcpshare user passwd %s` or in the window)\n\n", user, pw, user)
+	if !seen {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), secretTimeout)
+	defer cancel()
+	if err := a.FirstPasswordSeen(ctx); err != nil {
+		fmt.Fprintf(c.stderr, "mcpshare: %v\n", err)
+	}
+}
+
+// isTerminal tells whether f is an interactive terminal (a character device
+// such as /dev/null is not).
+func isTerminal(f any) bool {
+	fd, ok := f.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(fd.Fd()))
 }
 
 // fail prints err for people and returns the exit code.

@@ -99,7 +99,9 @@ func (c *cli) user(args []string) int {
 		if args[0] == "add" {
 			err = auth.AddUser(pos[0], pw)
 		} else {
-			err = auth.SetPassword(pos[0], pw)
+			ctx, cancel := context.WithTimeout(context.Background(), secretTimeout)
+			err = a.SetPassword(ctx, pos[0], pw) // also forgets a generated first password
+			cancel()
 		}
 		if err != nil {
 			return c.fail(err)

@@ -35,7 +35,7 @@ func (c *cli) shareFlagSet(name string, sf *shareFlags) *flag.FlagSet {
 	fs.StringVar(&sf.publicURL, "public-url", "", "public origin of your own reverse proxy (with --tunnel custom)")
 	fs.StringVar(&sf.ngrokDomain, "ngrok-domain", "", "reserved ngrok domain, e.g. my-name.ngrok.app (keeps the URL stable)")
 	fs.StringVar(&sf.readyFile, "ready-file", "", "write the URLs and client credentials as JSON to this file once listening")
-	fs.StringVar(&sf.folder, "folder", "", "folder the built-in server shares, when it is created on first run (default ~/MCP Share)")
+	fs.StringVar(&sf.folder, "folder", "", "folder the built-in server \"files\" shares from now on (default on first run: ~/MCP Share)")
 	return fs
 }
 
@@ -53,6 +53,10 @@ type readyInfo struct {
 	Servers      map[string]string `json:"servers"`
 	ClientID     string            `json:"client_id"`
 	ClientSecret string            `json:"client_secret"`
+	// FirstUser and FirstPassword: the generated password nobody has seen
+	// yet (the file is 0600, like the client secret in it).
+	FirstUser     string `json:"first_user,omitempty"`
+	FirstPassword string `json:"first_password,omitempty"`
 }
 
 func (c *cli) serve(args []string) int {
@@ -65,16 +69,15 @@ func (c *cli) serve(args []string) int {
 		fmt.Fprintf(c.stderr, "mcpshare serve: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	a, err := c.open(&sf.common, sf.options())
+	a, err := c.openQuiet(&sf.common, sf.options())
 	if err != nil {
 		return c.fail(err)
 	}
 	defer a.Close()
 
-	interactive := isTerminal(os.Stdin)
-	if a.Settings().Approval != app.ApprovalPassword && !interactive {
+	if a.Settings().Approval != app.ApprovalPassword && !isTerminal(c.stdin) {
 		a.Close()
-		return c.fail(fmt.Errorf("%w: the %q approval policy needs someone to approve sign-ins, and there is no terminal or window here; run with --approval password (the password alone signs in), or run the app with its window", app.ErrInvalidConfig, a.Settings().Approval))
+		return c.fail(fmt.Errorf("%w: the %q approval policy needs someone to approve sign-ins, and standard input is not an interactive terminal to ask on; run with --approval password (the password alone signs in), or run the app with its window", app.ErrInvalidConfig, a.Settings().Approval))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -123,7 +126,7 @@ func (c *cli) serve(args []string) int {
 		}
 		return c.fail(err)
 	}
-	c.printConnect(a, info, "here on the terminal")
+	c.printConnect(a, info, approveOnTerminal)
 	if sf.readyFile != "" {
 		if err := writeReady(sf.readyFile, a, info); err != nil {
 			return c.fail(err)
@@ -140,6 +143,9 @@ func (c *cli) serve(args []string) int {
 	}
 	return exitOK
 }
+
+// approveOnTerminal is where serve approves sign-ins, for printConnect.
+const approveOnTerminal = "here on the terminal"
 
 // printConnect tells people the URLs and credentials to paste, and where
 // sign-ins are approved.
@@ -158,6 +164,9 @@ func (c *cli) printConnect(a *app.App, info app.ConnectInfo, approveWhere string
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if len(names) > 0 {
+		fmt.Fprintf(w, "  MCP URL (all servers): %s\n", info.AllServersURL)
+	}
 	for _, n := range names {
 		fmt.Fprintf(w, "  MCP URL (%s): %s\n", n, info.Servers[n])
 	}
@@ -166,13 +175,14 @@ func (c *cli) printConnect(a *app.App, info app.ConnectInfo, approveWhere string
 	}
 	fmt.Fprintf(w, "  Issuer:         %s\n", info.Issuer)
 	fmt.Fprintf(w, "  Client ID:      %s\n", info.ClientID)
-	// Output that is not a terminal tends to end up in log files: the secret
-	// is printed there only on the first start, when nobody has it yet.
-	if _, pw := a.FirstRunCredentials(); pw != "" || isTerminal(os.Stdout) {
+	// Output that is not a terminal tends to end up in log files.
+	if isTerminal(w) {
 		fmt.Fprintf(w, "  Client Secret:  %s\n\n", info.ClientSecret)
 	} else {
 		fmt.Fprintf(w, "  Client Secret:  (not printed into a log; run in a terminal, use --ready-file, or see the window's Connect ChatGPT card)\n\n")
 	}
+	// The GUI's welcome page decides when the password was seen.
+	c.firstPassword(a, approveWhere == approveOnTerminal)
 	if !info.Public {
 		fmt.Fprintln(w, "These URLs work on this computer only. For ChatGPT or claude.ai, add a public URL: an ngrok authtoken in the window's Settings (or --tunnel ngrok after `mcpshare ngrok set-token`), or --tunnel custom --public-url URL.")
 	}
@@ -192,6 +202,7 @@ func writeReady(path string, a *app.App, info app.ConnectInfo) error {
 		Issuer: info.Issuer, Servers: info.Servers,
 		ClientID: info.ClientID, ClientSecret: info.ClientSecret,
 	}
+	doc.FirstUser, doc.FirstPassword = a.FirstRunCredentials()
 	if info.Public {
 		doc.PublicOrigin = info.Origin
 		// The local URLs are what a process on this computer uses.
@@ -285,11 +296,6 @@ func (c *cli) approveOnTerminal(ctx context.Context, a *app.App) {
 		case <-wake:
 		}
 	}
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // absPath makes p absolute for messages and stored configs.
