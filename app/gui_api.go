@@ -37,3 +37,7 @@ func (a *App) EnabledServers() []string {
 	sort.Strings(names)
 	return names
 }
+
+// SecretsInFile tells whether this run keeps its secrets in a file of the
+// config directory (--secrets file) rather than the system keychain.
+func (a *App) SecretsInFile() bool { return a.opts.Secrets == SecretsFile }

@@ -21,9 +21,9 @@ const connectSteps = `**In ChatGPT**
 
 1. Open **Settings → Apps & Connectors → Advanced settings** and turn on **Developer mode**.
 2. Back in **Apps & Connectors**, choose **Create** to add a connector.
-3. Give it a name and paste the **MCP URL**.
+3. Give it a name and paste the **MCP URL** (the one for all servers, or one server's).
 4. For authentication choose **OAuth**, then under the advanced OAuth settings choose a user-defined client and paste the **Client ID** and **Client Secret**.
-5. Create it and connect: the MCP Share sign-in page opens. Sign in with your MCP Share user, then approve the sign-in here (tray menu or Sign-ins).
+5. Create it and connect: the MCP Share sign-in page opens. Sign in with your MCP Share user (**admin** at first; its password is on the welcome page and can be changed in **Users**), then approve the sign-in here (tray menu, notification or **Sign-ins**).
 
 **In Claude**
 
@@ -39,6 +39,8 @@ type connectTab struct {
 
 	notice     *fyne.Container // what to do while there is no public URL
 	noticeText *widget.Label
+	toSettings *widget.Button
+	publicURL  *publicURLLine
 	urlLabel   *widget.Label
 	idLabel    *widget.Label
 	secret     *widget.Label
@@ -58,14 +60,15 @@ func newConnectTab(u *UI) *connectTab {
 	t.noticeText = widget.NewLabel("")
 	t.noticeText.Wrapping = fyne.TextWrapWord
 	t.noticeText.Importance = widget.WarningImportance
-	toSettings := widget.NewButtonWithIcon("Open Settings", theme.SettingsIcon(), func() { u.SelectTab(TabSettings) })
-	t.notice = container.NewBorder(nil, nil, nil, container.NewVBox(toSettings), t.noticeText)
+	t.toSettings = widget.NewButtonWithIcon("Open Settings", theme.SettingsIcon(), func() { u.SelectTab(TabSettings) })
+	t.notice = container.NewBorder(nil, nil, nil, container.NewVBox(t.toSettings), t.noticeText)
 	t.notice.Hide()
+	t.publicURL = newPublicURLLine()
 
 	t.urlLabel = selectable("")
 	t.idLabel = selectable("")
 	t.secret = selectable(hiddenSecret)
-	t.copyURL = u.copyButton("MCP URL", func() string { return t.info.MCPURL })
+	t.copyURL = u.copyButton("MCP URL", func() string { return t.info.AllServersURL })
 	t.copyID = u.copyButton("Client ID", func() string { return t.info.ClientID })
 	t.copySecret = u.copyButton("Client Secret", func() string { return t.info.ClientSecret })
 	t.reveal = widget.NewButtonWithIcon("Reveal", theme.VisibilityIcon(), t.toggleReveal)
@@ -81,6 +84,7 @@ func newConnectTab(u *UI) *connectTab {
 	rotate := widget.NewButtonWithIcon("New client secret…", theme.ViewRefreshIcon(), t.rotate)
 	card := widget.NewCard("Connect ChatGPT or Claude", "Paste these values into the connector settings.",
 		container.NewVBox(
+			t.publicURL.content,
 			t.notice,
 			row("MCP URL", t.urlLabel, t.copyURL),
 			row("Client ID", t.idLabel, t.copyID),
@@ -108,32 +112,46 @@ func (t *connectTab) show(info app.ConnectInfo, err error) {
 	}
 	t.errLabel.Hide()
 	t.info = info
-	t.urlLabel.SetText(info.MCPURL)
-	if info.MCPURL == "" {
+	t.urlLabel.SetText(info.AllServersURL + "   (every shared server)")
+	if len(info.Servers) == 0 {
 		t.urlLabel.SetText("No server is shared: enable one in Servers.")
 	}
 	t.idLabel.SetText(info.ClientID)
 	t.showSecret()
-	if info.Public {
-		t.notice.Hide()
-	} else {
-		t.noticeText.SetText("No public URL yet. These URLs work on this computer only, and ChatGPT and claude.ai must reach them over the internet. " +
-			"In Settings, paste your ngrok authtoken (free at dashboard.ngrok.com) and, for a URL that stays the same, your reserved ngrok domain; " +
-			"choose the ngrok tunnel, save, and restart sharing.")
+	view := t.u.publicURLView()
+	t.publicURL.show(view)
+	if note := connectNotice(t.u.core.Settings().Tunnel, info.Public, view); note != "" {
+		t.noticeText.SetText(note)
 		t.notice.Show()
+	} else {
+		t.notice.Hide()
 	}
 	names := make([]string, 0, len(info.Servers))
-	for n, url := range info.Servers {
-		if url != info.MCPURL {
-			names = append(names, n)
-		}
+	for n := range info.Servers {
+		names = append(names, n)
 	}
 	sort.Strings(names)
 	t.others.RemoveAll()
 	for _, n := range names {
 		url := info.Servers[n]
-		l := widget.NewLabel("MCP URL of " + n)
+		l := widget.NewLabel("Only " + n)
 		t.others.Add(container.NewBorder(nil, nil, l, t.u.copyButton("MCP URL of "+n, func() string { return url }), selectable(url)))
+	}
+}
+
+// connectNotice says what to do before ChatGPT and claude.ai can use the
+// URLs, following the saved tunnel; empty when nothing is to be done.
+func connectNotice(kind string, public bool, view PublicURLView) string {
+	switch {
+	case public || view.Busy:
+		return ""
+	case kind == app.TunnelNone:
+		return "These URLs work on this computer only. For ChatGPT and claude.ai, paste your ngrok authtoken (free at dashboard.ngrok.com) " +
+			"and your ngrok domain in Settings and choose ngrok: MCP Share then gets a public URL."
+	case kind == app.TunnelNgrok:
+		return "The public URL is not up, so these URLs work on this computer only. Your ngrok settings are saved; see above for what went wrong."
+	default:
+		return "The public URL of your own proxy is not up: check it in Settings."
 	}
 }
 

@@ -25,6 +25,17 @@ var advice = []struct {
 	{tunnel.ErrNoNetwork, "MCP Share could not reach ngrok. Check the internet connection, then start sharing again. Sharing on this computer still works."},
 }
 
+// Advice is what to do about err, for the errors a person can fix; empty
+// for the others.
+func Advice(err error) string {
+	for _, a := range advice {
+		if err != nil && errors.Is(err, a.err) {
+			return a.do
+		}
+	}
+	return ""
+}
+
 // Explain says what went wrong and, for the errors a person can fix, what
 // to do about it.
 func Explain(err error) string {
@@ -32,10 +43,8 @@ func Explain(err error) string {
 		return ""
 	}
 	msg := sentence(strings.TrimPrefix(err.Error(), "oauthserver: "))
-	for _, a := range advice {
-		if errors.Is(err, a.err) {
-			return msg + "\n" + a.do
-		}
+	if do := Advice(err); do != "" {
+		return msg + "\n" + do
 	}
 	return msg
 }

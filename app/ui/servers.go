@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+	"github.com/google/shlex"
 
 	"github.com/mcpshare/mcpshare/app"
 	"github.com/mcpshare/mcpshare/app/secrets"
@@ -64,15 +65,7 @@ func (t *serversTab) refresh() {
 
 func (t *serversTab) card(s app.ServerStatus) fyne.CanvasObject {
 	c := s.Config
-	state := "Not shared"
-	switch {
-	case c.Enabled && s.Running && s.Sessions > 0:
-		state = fmt.Sprintf("Shared · %d live session(s)", s.Sessions)
-	case c.Enabled && s.Running:
-		state = "Shared · no live session"
-	case c.Enabled:
-		state = "Shared when sharing is started"
-	}
+	state := serverState(s)
 	enabled := widget.NewCheck("Share this server", nil)
 	enabled.SetChecked(c.Enabled)
 	enabled.OnChanged = func(on bool) {
@@ -83,6 +76,9 @@ func (t *serversTab) card(s app.ServerStatus) fyne.CanvasObject {
 	}
 	rows := []fyne.CanvasObject{
 		container.NewHBox(widget.NewLabelWithStyle(state, fyne.TextAlignLeading, fyne.TextStyle{Italic: true}), enabled),
+	}
+	if s.Problem != "" {
+		rows = append(rows, errorLabel(problemLine(s)))
 	}
 	if c.Enabled {
 		url := t.u.core.MCPURL(c.Name)
@@ -96,13 +92,54 @@ func (t *serversTab) card(s app.ServerStatus) fyne.CanvasObject {
 	return widget.NewCard(c.Name, describe(c), container.NewVBox(rows...))
 }
 
+// serverState is the card's state line: shared or not, instances, sessions.
+func serverState(s app.ServerStatus) string {
+	c := s.Config
+	switch {
+	case !c.Enabled:
+		return "Not shared"
+	case !s.Running:
+		return "Shared when sharing is started"
+	case s.Problem != "" && s.Backends == 0 && s.Sessions == 0:
+		return "Shared · not running (see below)"
+	}
+	parts := []string{"Shared"}
+	if s.Backends > 0 {
+		parts = append(parts, plural(s.Backends, "instance running", "instances running"))
+	} else if c.Kind != app.KindBuiltin {
+		parts = append(parts, "starts on the first session")
+	}
+	if s.Sessions > 0 {
+		parts = append(parts, plural(s.Sessions, "live session", "live sessions"))
+	} else {
+		parts = append(parts, "no live session")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// problemLine says when and why the server last failed.
+func problemLine(s app.ServerStatus) string {
+	at := ""
+	if !s.ProblemAt.IsZero() {
+		at = " at " + s.ProblemAt.Local().Format("15:04:05")
+	}
+	return "Failed" + at + ": " + sentence(s.Problem)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // describe says what a server runs.
 func describe(c app.ServerConfig) string {
 	switch c.Kind {
 	case app.KindBuiltin:
 		return "Built-in, read-only folder: " + c.Root
 	case app.KindStdio:
-		return "Command: " + strings.Join(append([]string{c.Command}, c.Args...), " ")
+		return "Command: " + commandLine(c.Command, c.Args)
 	case app.KindHTTP:
 		return "Local MCP server at " + c.URL
 	}
@@ -153,13 +190,22 @@ func serverLog(core *app.App, name string) string {
 	if n == 0 {
 		b.WriteString("  none yet\n")
 	}
-	b.WriteString("\nOutput (stderr):\n")
 	list, _ := core.Servers()
 	for _, s := range list {
 		if s.Config.Name != name {
 			continue
 		}
-		if len(s.Log) == 0 {
+		if s.Problem != "" {
+			b.WriteString("\n" + problemLine(s) + "\n")
+		}
+		b.WriteString("\nOutput (stderr):\n")
+		switch {
+		case len(s.Log) > 0:
+		case s.Problem != "":
+			b.WriteString("  nothing (it wrote nothing before it failed)\n")
+		case s.Config.Kind == app.KindBuiltin:
+			b.WriteString("  none (the built-in server writes no log)\n")
+		default:
 			b.WriteString("  nothing yet (the server starts on its first session)\n")
 		}
 		for _, l := range s.Log {
@@ -183,13 +229,16 @@ type serverForm struct {
 	orig    *app.ServerConfig // nil when adding
 	name    *widget.Entry
 	kind    *widget.RadioGroup
-	command *widget.Entry
-	args    *widget.Entry
+	command *widget.Entry // the whole command line, split like a shell would
 	dir     *widget.Entry
 	url     *widget.Entry
 	root    *widget.Entry
 	envBox  *fyne.Container
 	env     []*envRow
+
+	test       *widget.Button
+	testResult *widget.Label
+	testBusy   *widget.Activity
 }
 
 const (
@@ -201,19 +250,23 @@ const (
 func (t *serversTab) edit(orig *app.ServerConfig) *serverForm {
 	f := &serverForm{t: t, orig: orig}
 	f.name = widget.NewEntry()
-	f.name.SetPlaceHolder("github (lowercase letters, digits, - and _; it becomes part of the URL)")
+	f.name.SetPlaceHolder("github (lowercase letters, digits, - and _)")
 	f.command = widget.NewEntry()
-	f.command.SetPlaceHolder("npx")
-	f.args = widget.NewMultiLineEntry()
-	f.args.SetPlaceHolder("one argument per line, e.g.\n-y\n@modelcontextprotocol/server-everything")
-	f.args.SetMinRowsVisible(3)
+	f.command.SetPlaceHolder("npx -y @modelcontextprotocol/server-everything")
 	f.dir = widget.NewEntry()
-	f.dir.SetPlaceHolder("working folder (optional)")
+	f.dir.SetPlaceHolder("optional: the folder it runs in")
 	f.url = widget.NewEntry()
 	f.url.SetPlaceHolder("http://127.0.0.1:3000/mcp")
 	f.root = widget.NewEntry()
 	f.envBox = container.NewVBox()
-	commandBox := container.NewVBox(labeled("Command", f.command), labeled("Arguments", f.args), labeled("Folder", f.dir))
+	f.testResult = widget.NewLabel("Test starts the server, lists its tools and shows what it wrote to stderr, without saving it.")
+	f.testResult.Wrapping = fyne.TextWrapWord
+	f.testBusy = widget.NewActivity()
+	f.testBusy.Hide()
+	f.test = widget.NewButtonWithIcon("Test", theme.MediaPlayIcon(), f.runTest)
+	commandBox := container.NewVBox(labeled("Command line", f.command),
+		paragraph("Type it as in a terminal: quote arguments with spaces (\"~/My notes\")."),
+		labeled("Folder", f.dir))
 	urlBox := container.NewVBox(labeled("URL", f.url))
 	f.kind = widget.NewRadioGroup([]string{kindCommand, kindURL}, func(s string) {
 		commandBox.Hidden = s != kindCommand
@@ -230,8 +283,9 @@ func (t *serversTab) edit(orig *app.ServerConfig) *serverForm {
 		title, verb = "Edit "+orig.Name, "Save"
 		f.name.SetText(orig.Name)
 		f.name.Disable()
-		f.command.SetText(orig.Command)
-		f.args.SetText(strings.Join(orig.Args, "\n"))
+		if orig.Command != "" {
+			f.command.SetText(commandLine(orig.Command, orig.Args))
+		}
 		f.dir.SetText(orig.Dir)
 		f.url.SetText(orig.URL)
 		f.root.SetText(orig.Root)
@@ -262,19 +316,80 @@ func (t *serversTab) edit(orig *app.ServerConfig) *serverForm {
 			}), f.root)))
 	} else {
 		addEnv := widget.NewButtonWithIcon("Add variable", theme.ContentAddIcon(), func() { f.addEnv("", "", false, false) })
-		envHelp := widget.NewLabel("Environment variables. Tick \"secret\" for API keys and tokens: their values go to the system keychain, not the settings file.")
+		envHelp := widget.NewLabel("Environment variables (optional). Tick \"secret\" for API keys and tokens: their values go to the secret store, not the settings file.")
 		envHelp.Wrapping = fyne.TextWrapWord
 		body = container.NewVBox(labeled("Name", f.name), f.kind, commandBox, urlBox,
-			widget.NewSeparator(), envHelp, f.envBox, container.NewHBox(addEnv))
+			widget.NewSeparator(), envHelp, f.envBox, container.NewHBox(addEnv),
+			widget.NewSeparator(), container.NewBorder(nil, nil, container.NewHBox(f.test, f.testBusy), nil, f.testResult))
 	}
 	var d dialog.Dialog
-	d = dialog.NewCustomConfirm(title, verb, "Cancel", container.NewGridWrap(fyne.NewSize(640, 440), container.NewVScroll(body)), func(ok bool) {
+	d = dialog.NewCustomConfirm(title, verb, "Cancel", container.NewGridWrap(fyne.NewSize(680, 460), container.NewVScroll(body)), func(ok bool) {
 		if ok {
 			f.submit(func() { d.Show() })
 		}
 	}, t.u.win)
 	d.Show()
 	return f
+}
+
+// runTest starts the server as the form describes it and shows its tools
+// and stderr.
+func (f *serverForm) runTest() {
+	u := f.t.u
+	c, values, _, err := f.config()
+	if err != nil {
+		f.testResult.SetText(Explain(err))
+		return
+	}
+	f.test.Disable()
+	f.testBusy.Show()
+	f.testBusy.Start()
+	f.testResult.SetText("Starting " + describe(c) + "…")
+	load(u, func(ctx context.Context) (app.TryResult, error) { return u.core.TryServer(ctx, c, values) },
+		func(res app.TryResult, err error) {
+			f.test.Enable()
+			f.testBusy.Stop()
+			f.testBusy.Hide()
+			f.testResult.SetText(TryReport(res, err))
+		})
+}
+
+// TryReport says in a few lines what Test found.
+func TryReport(res app.TryResult, err error) string {
+	var b strings.Builder
+	if err != nil {
+		b.WriteString("It did not work: " + Explain(err) + "\n")
+	} else {
+		name := res.Server
+		if name == "" {
+			name = "The server"
+		}
+		fmt.Fprintf(&b, "It works: %s offers %s", name, plural(len(res.Tools), "tool", "tools"))
+		if len(res.Tools) > 0 {
+			b.WriteString(": " + strings.Join(res.Tools, ", "))
+		}
+		b.WriteString(".\n")
+	}
+	if len(res.Stderr) > 0 {
+		lines := res.Stderr
+		if len(lines) > 12 {
+			lines = lines[len(lines)-12:]
+		}
+		b.WriteString("Its stderr:\n  " + strings.Join(lines, "\n  "))
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// commandLine writes a command and its arguments as one line that
+// shlex.Split reads back, quoting what needs it.
+func commandLine(command string, args []string) string {
+	words := append([]string{command}, args...)
+	for i, w := range words {
+		if w == "" || strings.ContainsAny(w, " \t\n'\"\\#") {
+			words[i] = "'" + strings.ReplaceAll(w, "'", `'"'"'`) + "'"
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 func (f *serverForm) addEnv(key, value string, secret, wasSecret bool) {
@@ -317,15 +432,20 @@ func (f *serverForm) config() (c app.ServerConfig, values map[string]string, kee
 		c.Root = strings.TrimSpace(f.root.Text)
 		return c, nil, nil, c.Validate()
 	}
+	if c.Name == "" && f.orig == nil {
+		return c, nil, nil, fmt.Errorf("%w: give the server a name first", app.ErrInvalidConfig)
+	}
 	c.Command, c.Args, c.Dir, c.URL = "", nil, "", ""
 	if f.kind.Selected == kindURL {
 		c.Kind, c.URL = app.KindHTTP, strings.TrimSpace(f.url.Text)
 	} else {
-		c.Kind, c.Command, c.Dir = app.KindStdio, strings.TrimSpace(f.command.Text), strings.TrimSpace(f.dir.Text)
-		for _, a := range strings.Split(f.args.Text, "\n") {
-			if a = strings.TrimSpace(a); a != "" {
-				c.Args = append(c.Args, a)
-			}
+		c.Kind, c.Dir = app.KindStdio, strings.TrimSpace(f.dir.Text)
+		words, err := shlex.Split(f.command.Text)
+		if err != nil {
+			return c, nil, nil, fmt.Errorf("%w: the command line: %v (a quote is not closed?)", app.ErrInvalidConfig, err)
+		}
+		if len(words) > 0 {
+			c.Command, c.Args = words[0], words[1:]
 		}
 	}
 	c.Env, c.SecretEnv = nil, nil
@@ -371,8 +491,11 @@ func (f *serverForm) submit(reopen func()) {
 			}
 			values[k] = v
 		}
-		if f.orig == nil {
+		switch {
+		case f.orig == nil:
 			return u.core.AddServer(ctx, c, values)
+		case c.Kind == app.KindBuiltin:
+			return u.core.SetBuiltinFolder(ctx, c.Root)
 		}
 		return u.core.UpdateServer(ctx, c, values)
 	}, func(err error) {

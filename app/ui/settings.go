@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"net"
 	"strconv"
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
@@ -45,6 +47,8 @@ type settingsTab struct {
 	folder    *widget.Entry
 	autostart *widget.Check
 	status    *widget.Label
+	scroll    *container.Scroll
+	hasToken  bool // an ngrok authtoken is saved (or in NGROK_AUTHTOKEN)
 
 	loaded          app.Settings
 	loadedAutostart bool
@@ -55,8 +59,9 @@ func newSettingsTab(u *UI) *settingsTab {
 	t := &settingsTab{u: u}
 	t.tunnel = widget.NewSelect([]string{tunnelLabels[app.TunnelNone], tunnelLabels[app.TunnelNgrok], tunnelLabels[app.TunnelCustom]}, nil)
 	t.token = widget.NewPasswordEntry()
+	t.tunnel.OnChanged = t.tunnelChosen
 	t.domain = widget.NewEntry()
-	t.domain.SetPlaceHolder("your-name.ngrok.app (optional; keeps the URL the same)")
+	t.domain.SetPlaceHolder("your-name.ngrok-free.app (optional; keeps the URL the same)")
 	t.publicURL = widget.NewEntry()
 	t.publicURL.SetPlaceHolder("https://mcp.example.com")
 	t.port = widget.NewEntry()
@@ -74,21 +79,87 @@ func newSettingsTab(u *UI) *settingsTab {
 	t.status = widget.NewLabel("")
 	t.status.Wrapping = fyne.TextWrapWord
 
+	kept := "kept in the system keychain"
+	if u.core.SecretsInFile() {
+		kept = "kept in the private secrets file of the config folder (--secrets file)"
+	}
+	check := widget.NewButtonWithIcon("Check", theme.SearchIcon(), t.checkNgrok)
+	// The form scrolls; the entries inside must not swallow the mouse wheel.
 	form := widget.NewForm(
 		&widget.FormItem{Text: "Public URL", Widget: t.tunnel, HintText: "How ChatGPT and Claude reach this computer."},
-		&widget.FormItem{Text: "ngrok authtoken", Widget: t.token, HintText: "From dashboard.ngrok.com/get-started/your-authtoken; kept in the system keychain. Leave empty to keep the saved one."},
-		&widget.FormItem{Text: "ngrok domain", Widget: t.domain, HintText: "Reserve a free static domain at dashboard.ngrok.com/domains."},
-		&widget.FormItem{Text: "Own public URL", Widget: t.publicURL, HintText: "Only with \"My own reverse proxy\": its https origin."},
-		&widget.FormItem{Text: "Port", Widget: t.port, HintText: "The local port on 127.0.0.1 (default 8765)."},
+		&widget.FormItem{Text: "ngrok authtoken", Widget: t.wheel(container.NewBorder(nil, nil, nil, check, t.token)), HintText: "From dashboard.ngrok.com/get-started/your-authtoken; " + kept + ". Leave empty to keep the saved one."},
+		&widget.FormItem{Text: "ngrok domain", Widget: t.wheel(t.domain), HintText: "Reserve a free static domain at dashboard.ngrok.com/domains."},
+		&widget.FormItem{Text: "Own public URL", Widget: t.wheel(t.publicURL), HintText: "Only with \"My own reverse proxy\": its https origin."},
+		&widget.FormItem{Text: "Port", Widget: t.wheel(t.port), HintText: "The local port on 127.0.0.1 (default 8765)."},
 		widget.NewFormItem("Sign-in approval", t.approval),
-		&widget.FormItem{Text: "Shared folder", Widget: container.NewBorder(nil, nil, nil, choose, t.folder), HintText: "The folder the built-in \"files\" server shares, read-only."},
+		&widget.FormItem{Text: "Shared folder", Widget: container.NewBorder(nil, nil, nil, choose, t.wheel(t.folder)), HintText: "The folder the built-in \"files\" server shares, read-only."},
 		&widget.FormItem{Text: "At login", Widget: t.autostart, HintText: "Shares again after a restart of the computer."},
 	)
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), t.save)
 	save.Importance = widget.HighImportance
 	revert := widget.NewButtonWithIcon("Revert", theme.ContentUndoIcon(), t.refresh)
-	t.content = container.NewVScroll(container.NewVBox(form, container.NewHBox(save, revert), t.status))
+	t.scroll = container.NewVScroll(form)
+	// Save and its confirmation stay in view below the scrolling form.
+	t.content = container.NewBorder(nil, container.NewVBox(widget.NewSeparator(),
+		container.NewBorder(nil, nil, container.NewHBox(save, revert), nil, t.status)), nil, nil, t.scroll)
 	return t
+}
+
+// wheel lets the mouse wheel over obj scroll the settings, which entries
+// otherwise take for themselves (their own scrolling is horizontal only).
+func (t *settingsTab) wheel(obj fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewStack(obj, newWheelPass(func(ev *fyne.ScrollEvent) { t.scroll.Scrolled(ev) }))
+}
+
+// wheelPass is a transparent layer that takes scroll events and hands
+// them on; taps, typing and the cursor reach what lies under it.
+type wheelPass struct {
+	widget.BaseWidget
+	onScroll func(*fyne.ScrollEvent)
+}
+
+func newWheelPass(onScroll func(*fyne.ScrollEvent)) *wheelPass {
+	w := &wheelPass{onScroll: onScroll}
+	w.ExtendBaseWidget(w)
+	return w
+}
+
+func (w *wheelPass) Scrolled(ev *fyne.ScrollEvent) { w.onScroll(ev) }
+
+func (w *wheelPass) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.Transparent))
+}
+
+// tunnelChosen refuses ngrok while no authtoken is saved or typed.
+func (t *settingsTab) tunnelChosen(label string) {
+	if keyOf(tunnelLabels, label) != app.TunnelNgrok || t.hasToken || strings.TrimSpace(t.token.Text) != "" {
+		return
+	}
+	t.status.SetText("Paste your ngrok authtoken first (free at dashboard.ngrok.com), then choose ngrok.")
+	t.tunnel.SetSelected(tunnelLabels[t.loaded.Tunnel])
+	if t.loaded.Tunnel == app.TunnelNgrok {
+		t.tunnel.SetSelected(tunnelLabels[app.TunnelNone])
+	}
+}
+
+// checkNgrok tries the typed (or saved) authtoken and domain.
+func (t *settingsTab) checkNgrok() {
+	token, domain := strings.TrimSpace(t.token.Text), strings.TrimSpace(t.domain.Text)
+	t.status.SetText("")
+	var origin string
+	t.u.work("Connecting to ngrok to check the authtoken and domain (up to 30 seconds)…", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		var err error
+		origin, err = t.u.core.CheckNgrok(ctx, token, domain)
+		return err
+	}, func(err error) {
+		if err != nil {
+			t.status.SetText("ngrok did not accept them. " + Explain(err))
+			return
+		}
+		t.status.SetText("They work: the public URL would be " + origin + ". Save to keep them.")
+	})
 }
 
 func (t *settingsTab) refresh() {
@@ -125,7 +196,8 @@ func (t *settingsTab) refresh() {
 		t.autostart.Enable()
 		t.loadedAutostart = on
 	}
-	load(t.u, t.u.core.HasNgrokToken, func(has bool, err error) {
+	load(t.u, t.u.core.NgrokReady, func(has bool, err error) {
+		t.hasToken = has
 		switch {
 		case err != nil:
 			t.token.SetPlaceHolder("the keychain cannot be read")
@@ -196,9 +268,7 @@ func (t *settingsTab) save() {
 			}
 		}
 		if builtin != nil && folder != builtin.Root {
-			c := *builtin
-			c.Root = folder
-			if err := u.core.UpdateServer(ctx, c, nil); err != nil {
+			if err := u.core.SetBuiltinFolder(ctx, folder); err != nil {
 				return fmt.Errorf("change the shared folder: %w", err)
 			}
 		}

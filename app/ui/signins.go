@@ -17,7 +17,7 @@ const maxRecentShown = 50
 // signInsTab lists the pending sign-ins with Approve and Deny, and the recent ones.
 type signInsTab struct {
 	u       *UI
-	content fyne.CanvasObject
+	content *container.Scroll
 	pending *fyne.Container
 	recent  *fyne.Container
 	// approve and deny hold the buttons of each pending sign-in by ID (for tests).
@@ -42,6 +42,7 @@ func (t *signInsTab) refresh() {
 
 func (t *signInsTab) show(pending, recent []oauthserver.SignIn) {
 	t.approve, t.deny = map[string]*widget.Button{}, map[string]*widget.Button{}
+	labels := SignInLabels(pending)
 	objs := []fyne.CanvasObject{}
 	for _, si := range pending {
 		id := si.ID
@@ -52,7 +53,7 @@ func (t *signInsTab) show(pending, recent []oauthserver.SignIn) {
 		details := widget.NewLabel(fmt.Sprintf("User %s wants to use %s through %s (sends you back to %s).\nFrom %s at %s.",
 			si.User, serverName(si.Resource), si.ClientName, si.RedirectHost, si.RemoteAddr, si.Time.Local().Format("15:04:05")))
 		details.Wrapping = fyne.TextWrapWord
-		objs = append(objs, widget.NewCard(SignInLabel(si)+"?", "", container.NewBorder(nil, nil, nil,
+		objs = append(objs, widget.NewCard("Approve "+labels[si.ID]+"?", "", container.NewBorder(nil, nil, nil,
 			container.NewHBox(approve, deny), details)))
 	}
 	if len(objs) == 0 {
@@ -74,4 +75,8 @@ func (t *signInsTab) show(pending, recent []oauthserver.SignIn) {
 	}
 	t.recent.Objects = objs
 	t.recent.Refresh()
+	// The lists changed height: lay the whole tab out again, or a new
+	// pending sign-in is drawn over the recent ones.
+	t.content.Content.Refresh()
+	t.content.Refresh()
 }

@@ -21,12 +21,28 @@ type TrayActions struct {
 }
 
 // TrayMenu is the tray menu for a state and the pending sign-ins: the state
-// line, Open, Start or Stop sharing, Copy MCP URL, one submenu per pending
-// sign-in with Approve and Deny, and Quit.
+// line; each pending sign-in as two top-level items, "Approve LABEL" and
+// "Deny LABEL" (no submenus: tray hosts render submenus that change empty,
+// fyne-io/systray#12); Open, Start or Stop sharing, Copy MCP URL; Quit. The
+// caller sets the whole menu again on every change.
 func TrayMenu(st app.Status, pending []oauthserver.SignIn, act TrayActions) *fyne.Menu {
 	state := fyne.NewMenuItem(StateLine(st), nil)
 	state.Disabled = true
-	items := []*fyne.MenuItem{state, fyne.NewMenuItemSeparator(), fyne.NewMenuItem("Open MCP Share", act.Open)}
+	items := []*fyne.MenuItem{state, fyne.NewMenuItemSeparator()}
+	if len(pending) > 0 {
+		waiting := fyne.NewMenuItem(waitingLine(len(pending)), nil)
+		waiting.Disabled = true
+		items = append(items, waiting)
+		labels := SignInLabels(pending)
+		for _, si := range pending {
+			id := si.ID
+			items = append(items,
+				fyne.NewMenuItem("Approve "+labels[id], func() { act.Decide(id, true) }),
+				fyne.NewMenuItem("Deny "+labels[id], func() { act.Decide(id, false) }))
+		}
+		items = append(items, fyne.NewMenuItemSeparator())
+	}
+	items = append(items, fyne.NewMenuItem("Open MCP Share", act.Open))
 	sharing := st.State == app.StateSharing || st.State == app.StateStarting
 	if sharing {
 		items = append(items, fyne.NewMenuItem("Stop sharing", act.Stop))
@@ -36,30 +52,55 @@ func TrayMenu(st app.Status, pending []oauthserver.SignIn, act TrayActions) *fyn
 	copyURL := fyne.NewMenuItem("Copy MCP URL", act.CopyURL)
 	copyURL.Disabled = st.State != app.StateSharing
 	items = append(items, copyURL)
-	if len(pending) > 0 {
-		items = append(items, fyne.NewMenuItemSeparator())
-	}
-	for _, si := range pending {
-		id := si.ID
-		about := fyne.NewMenuItem(fmt.Sprintf("to %s from %s at %s", serverName(si.Resource), si.RemoteAddr, si.Time.Local().Format("15:04")), nil)
-		about.Disabled = true
-		item := fyne.NewMenuItem(SignInLabel(si), nil)
-		item.ChildMenu = fyne.NewMenu("",
-			about,
-			fyne.NewMenuItem("Approve", func() { act.Decide(id, true) }),
-			fyne.NewMenuItem("Deny", func() { act.Decide(id, false) }),
-		)
-		items = append(items, item)
-	}
 	quit := fyne.NewMenuItem("Quit", act.Quit)
 	quit.IsQuit = true
 	items = append(items, fyne.NewMenuItemSeparator(), quit)
 	return fyne.NewMenu("MCP Share", items...)
 }
 
-// SignInLabel names a pending sign-in in menus: "Approve alice - ChatGPT".
+// waitingLine says how many sign-ins wait: "1 sign-in waits for you".
+func waitingLine(n int) string {
+	if n == 1 {
+		return "1 sign-in waits for your approval"
+	}
+	return fmt.Sprintf("%d sign-ins wait for your approval", n)
+}
+
+// SignInLabel names a pending sign-in: who, through what, from where and
+// when ("admin · ChatGPT · 203.0.113.7 · 11:17").
 func SignInLabel(si oauthserver.SignIn) string {
-	return fmt.Sprintf("Approve %s - %s", si.User, si.ClientName)
+	return signInLabel(si, "15:04")
+}
+
+func signInLabel(si oauthserver.SignIn, clock string) string {
+	return fmt.Sprintf("%s · %s · %s · %s", si.User, si.ClientName, si.RemoteAddr, si.Time.Local().Format(clock))
+}
+
+// SignInLabels labels each pending sign-in by ID so that no two read the
+// same: with the seconds where the minute is shared, then with a number.
+func SignInLabels(pending []oauthserver.SignIn) map[string]string {
+	count := func(label func(oauthserver.SignIn) string) map[string]int {
+		n := map[string]int{}
+		for _, si := range pending {
+			n[label(si)]++
+		}
+		return n
+	}
+	short, long := count(SignInLabel), count(func(si oauthserver.SignIn) string { return signInLabel(si, "15:04:05") })
+	out := make(map[string]string, len(pending))
+	seen := map[string]int{}
+	for _, si := range pending {
+		l := SignInLabel(si)
+		if short[l] > 1 {
+			l = signInLabel(si, "15:04:05")
+			if long[l] > 1 {
+				seen[l]++
+				l = fmt.Sprintf("%s · #%d", l, seen[l])
+			}
+		}
+		out[si.ID] = l
+	}
+	return out
 }
 
 // StateLine is the one-line state of sharing: Sharing, Stopped, or Error

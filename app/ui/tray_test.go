@@ -45,8 +45,10 @@ func TestTrayMenu(t *testing.T) {
 		{"sharing locally", app.Status{State: app.StateSharing, LocalOrigin: "http://127.0.0.1:8765"}, nil,
 			[]string{"(Sharing (this computer only))", "---", "Open MCP Share", "Stop sharing", "Copy MCP URL", "---", "Quit"}},
 		{"sharing publicly with two sign-ins", app.Status{State: app.StateSharing, PublicOrigin: "https://x.ngrok.app"}, []oauthserver.SignIn{alice, bob},
-			[]string{"(Sharing at https://x.ngrok.app)", "---", "Open MCP Share", "Stop sharing", "Copy MCP URL", "---",
-				"Approve alice - ChatGPT", "Approve bob - Claude", "---", "Quit"}},
+			[]string{"(Sharing at https://x.ngrok.app)", "---", "(2 sign-ins wait for your approval)",
+				"Approve alice · ChatGPT · 203.0.113.7 · 15:04", "Deny alice · ChatGPT · 203.0.113.7 · 15:04",
+				"Approve bob · Claude · 198.51.100.1 · 15:04", "Deny bob · Claude · 198.51.100.1 · 15:04", "---",
+				"Open MCP Share", "Stop sharing", "Copy MCP URL", "---", "Quit"}},
 		{"error", app.Status{State: app.StateError, Err: fmt.Errorf("%w: 127.0.0.1:8765 (choose another port in Settings or with --addr)", app.ErrPortInUse)}, nil,
 			[]string{"(Error: the port is in use by another program: 127.0.0.1:8765)", "---", "Open MCP Share", "Start sharing", "(Copy MCP URL)", "---", "Quit"}},
 	}
@@ -56,10 +58,34 @@ func TestTrayMenu(t *testing.T) {
 			if got := strings.Join(labels(m), " | "); got != strings.Join(tc.want, " | ") {
 				t.Errorf("menu:\n got %s\nwant %s", got, strings.Join(tc.want, " | "))
 			}
+			for _, it := range m.Items {
+				if it.ChildMenu != nil {
+					t.Errorf("%q has a submenu: tray hosts may render it empty", it.Label)
+				}
+			}
 			if last := m.Items[len(m.Items)-1]; !last.IsQuit {
 				t.Error("the last item is not marked IsQuit")
 			}
 		})
+	}
+}
+
+func TestSignInLabelsNeverRepeat(t *testing.T) {
+	at := time.Date(2026, 1, 2, 11, 17, 5, 0, time.Local)
+	si := func(id string, t time.Time) oauthserver.SignIn {
+		return oauthserver.SignIn{ID: id, User: "admin", ClientName: "ChatGPT", RemoteAddr: "1.2.3.4", Time: t}
+	}
+	got := SignInLabels([]oauthserver.SignIn{si("a", at), si("b", at.Add(20*time.Second)), si("c", at.Add(20*time.Second)), si("d", at.Add(time.Hour))})
+	want := map[string]string{
+		"a": "admin · ChatGPT · 1.2.3.4 · 11:17:05",
+		"b": "admin · ChatGPT · 1.2.3.4 · 11:17:25 · #1",
+		"c": "admin · ChatGPT · 1.2.3.4 · 11:17:25 · #2",
+		"d": "admin · ChatGPT · 1.2.3.4 · 12:17",
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("label of %s: %q, want %q", id, got[id], w)
+		}
 	}
 }
 
@@ -74,20 +100,42 @@ func TestTrayMenuActions(t *testing.T) {
 		if it.Action != nil {
 			it.Action()
 		}
-		if it.ChildMenu != nil {
-			if sub := labels(it.ChildMenu); len(sub) != 3 || sub[1] != "Approve" || sub[2] != "Deny" || !strings.Contains(sub[0], "files from 127.0.0.1") {
-				t.Errorf("sign-in submenu: %q", sub)
-			}
-			for _, c := range it.ChildMenu.Items {
-				if c.Action != nil {
-					c.Action()
-				}
-			}
-		}
 	}
-	want := "open stop copy s1=true s1=false quit"
+	want := "s1=true s1=false open stop copy quit"
 	if g := strings.Join(got, " "); g != want {
 		t.Errorf("actions: %s, want %s", g, want)
+	}
+}
+
+func TestPublicURLView(t *testing.T) {
+	noNet := fmt.Errorf("public URL: %w", tunnel.ErrNoNetwork)
+	tests := []struct {
+		name string
+		st   app.Status
+		kind string
+		want PublicURLView
+	}{
+		{"stopped, nothing set up", app.Status{State: app.StateStopped}, app.TunnelNone, PublicURLView{Sentence: "No public URL is set up"}},
+		{"local only", app.Status{State: app.StateSharing}, app.TunnelNone, PublicURLView{Problem: true, Sentence: "Set up ngrok in Settings"}},
+		{"connecting", app.Status{State: app.StateSharing, Tunnel: tunnel.StateConnecting}, app.TunnelNgrok, PublicURLView{Busy: true, Sentence: "Connecting to ngrok"}},
+		{"before the first event", app.Status{State: app.StateSharing}, app.TunnelNgrok, PublicURLView{Busy: true, Sentence: "Connecting to ngrok"}},
+		{"retrying", app.Status{State: app.StateSharing, Tunnel: tunnel.StateConnecting, Err: noNet}, app.TunnelNgrok, PublicURLView{Busy: true, Sentence: "again"}},
+		{"online", app.Status{State: app.StateSharing, Tunnel: tunnel.StateOnline, PublicOrigin: "https://me.ngrok-free.app"}, app.TunnelNgrok, PublicURLView{Online: true, Sentence: "Online at https://me.ngrok-free.app"}},
+		{"reconnecting", app.Status{State: app.StateSharing, Tunnel: tunnel.StateReconnecting, PublicOrigin: "https://me.ngrok-free.app"}, app.TunnelNgrok, PublicURLView{Busy: true, Problem: true, Sentence: "reconnecting"}},
+		{"no network", app.Status{State: app.StateSharing, Tunnel: tunnel.StateFailed, Err: noNet}, app.TunnelNgrok, PublicURLView{Problem: true, Sentence: "could not reach ngrok", Details: "could not reach ngrok: check the network"}},
+		{"token rejected", app.Status{State: app.StateSharing, Tunnel: tunnel.StateFailed, Err: fmt.Errorf("public URL: %w", tunnel.ErrAuthtokenRejected)}, app.TunnelNgrok, PublicURLView{Problem: true, Sentence: "ngrok rejected the authtoken"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := PublicURL(tc.st, tc.kind, "")
+			if got.Busy != tc.want.Busy || got.Online != tc.want.Online || got.Problem != tc.want.Problem ||
+				!strings.Contains(got.Sentence, tc.want.Sentence) || !strings.Contains(got.Details, tc.want.Details) {
+				t.Errorf("PublicURL = %+v, want %+v (sentence and details as parts)", got, tc.want)
+			}
+			if strings.Count(got.Sentence, "\n") > 0 {
+				t.Errorf("the sentence spans lines: %q", got.Sentence)
+			}
+		})
 	}
 }
 

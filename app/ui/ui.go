@@ -13,9 +13,11 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+	"github.com/godbus/dbus/v5"
 
 	"github.com/mcpshare/mcpshare/app"
 	"github.com/mcpshare/mcpshare/assets"
+	"github.com/mcpshare/mcpshare/oauthserver"
 )
 
 // Tab names for Options.Tab.
@@ -54,6 +56,11 @@ type Options struct {
 	// RefreshEvery re-reads the live state of the shared servers (sessions,
 	// logs) this often while the window exists; zero never does.
 	RefreshEvery time.Duration
+	// DesktopNotifications announces pending sign-ins as freedesktop
+	// notifications with Approve and Deny buttons, over a D-Bus session bus
+	// connection of their own (Linux, the BSDs). Without it, or without a
+	// notification service, Fyne's plain notifications are used.
+	DesktopNotifications bool
 	// Logger receives what the GUI does not show (tray unavailable, ...).
 	Logger *slog.Logger
 }
@@ -78,6 +85,9 @@ type UI struct {
 	busyBar     *widget.ProgressBarInfinite
 	busyLabel   *widget.Label
 	busy        int
+	publicURL   *publicURLLine // the tunnel's progress under the state line
+	main        fyne.CanvasObject
+	welcome     *welcomePage // nil once the first run is through
 
 	servers  *serversTab
 	connect  *connectTab
@@ -87,6 +97,9 @@ type UI struct {
 	settings *settingsTab
 
 	notified    map[string]bool // pending sign-ins already announced
+	desktop     *notifications  // nil: Fyne's plain notifications
+	pending     []oauthserver.SignIn
+	tunnelNote  string // the last tunnel event, the public URL's details
 	unsubscribe func()
 }
 
@@ -143,7 +156,16 @@ func (u *UI) build() {
 	u.tabs.OnSelected = func(*container.TabItem) { u.refreshSelected() }
 	u.SelectTab(u.opts.Tab)
 
-	u.win.SetContent(container.NewBorder(u.header(), nil, nil, nil, u.tabs))
+	u.main = container.NewBorder(u.header(), nil, nil, nil, u.tabs)
+	if _, pw := u.core.FirstRunCredentials(); pw != "" {
+		u.welcome = newWelcomePage(u)
+		u.win.SetContent(u.welcome.content)
+	} else {
+		u.win.SetContent(u.main)
+	}
+	if u.opts.DesktopNotifications {
+		u.connectNotifications()
+	}
 	if u.opts.Tray && u.opts.HideOnClose {
 		u.win.SetCloseIntercept(u.win.Hide)
 	} else {
@@ -192,10 +214,19 @@ func (u *UI) header() fyne.CanvasObject {
 	u.busyBar.Hide()
 	u.busyLabel = widget.NewLabel("")
 	u.busyLabel.Hide()
+	u.publicURL = newPublicURLLine()
 	top := container.NewBorder(nil, nil, widget.NewIcon(appIcon), u.startStop,
 		container.NewVBox(u.stateLabel))
-	return container.NewVBox(top, u.detailLabel,
+	return container.NewVBox(top, u.publicURL.content, u.detailLabel,
 		container.NewBorder(nil, nil, u.busyLabel, nil, u.busyBar), widget.NewSeparator())
+}
+
+// showMain leaves the welcome page for the tabs, on the tab named.
+func (u *UI) showMain(tab string) {
+	u.welcome = nil
+	u.win.SetContent(u.main)
+	u.SelectTab(tab)
+	u.refreshAll()
 }
 
 // Window is the main window.
@@ -213,12 +244,54 @@ func (u *UI) SelectTab(name string) {
 	u.tabs.SelectIndex(i)
 }
 
-// Close stops following the core's events. It does not close the core.
+// Close stops following the core's events and withdraws the desktop
+// notifications. It does not close the core.
 func (u *UI) Close() {
 	if u.unsubscribe != nil {
 		u.unsubscribe()
 		u.unsubscribe = nil
 	}
+	if u.desktop != nil {
+		u.desktop.close()
+		u.desktop = nil
+	}
+}
+
+// connectNotifications sets up the desktop notifications with buttons,
+// when a notification service answers on the session bus.
+func (u *UI) connectNotifications() {
+	conn, err := dbus.ConnectSessionBus()
+	if err == nil {
+		u.desktop, err = newNotifications(conn, func(id, action string) {
+			u.do(func() { u.onNotificationAction(id, action) })
+		})
+		if err != nil {
+			conn.Close()
+		}
+	}
+	if err != nil {
+		u.log.Info("desktop notifications without buttons", "err", err)
+	}
+}
+
+// onNotificationAction answers a sign-in from its notification's buttons;
+// a click on the notification itself opens the Sign-ins tab.
+func (u *UI) onNotificationAction(id, action string) {
+	switch action {
+	case actionApprove, actionDeny:
+		u.decide(id, action == actionApprove)
+	default:
+		u.openSignIns()
+	}
+}
+
+// openSignIns shows the window on the Sign-ins tab.
+func (u *UI) openSignIns() {
+	if u.welcome != nil {
+		u.showMain(TabSignIns)
+	}
+	u.SelectTab(TabSignIns)
+	u.Show()
 }
 
 func (u *UI) quit() {
@@ -234,6 +307,9 @@ func (u *UI) onEvent(ev app.Event) {
 	u.do(func() {
 		switch ev.Kind {
 		case app.EventState, app.EventTunnel:
+			if ev.Kind == app.EventTunnel {
+				u.tunnelNote = sentence(ev.Message)
+			}
 			u.refreshState()
 			u.servers.refresh()
 			u.connect.refresh()
@@ -242,7 +318,7 @@ func (u *UI) onEvent(ev app.Event) {
 				u.clients.refresh()
 			}
 		case app.EventSignIn:
-			u.refreshSignIns()
+			u.showSignIns(ev.Pending)
 		case app.EventServers:
 			u.servers.refresh()
 			u.connect.refresh()
@@ -256,6 +332,11 @@ func (u *UI) refreshAll() {
 	u.refreshState()
 	u.refreshSignIns()
 	u.refreshSelected()
+}
+
+// publicURLView is where the public URL stands now.
+func (u *UI) publicURLView() PublicURLView {
+	return PublicURL(u.core.Status(), u.core.Settings().Tunnel, u.tunnelNote)
 }
 
 // refreshSelected reloads the visible tab (the others reload when shown).
@@ -280,17 +361,11 @@ func (u *UI) refreshSelected() {
 func (u *UI) refreshState() {
 	st := u.core.Status()
 	u.stateLabel.SetText(StateLine(st))
+	u.publicURL.show(u.publicURLView())
 	var detail []string
 	switch st.State {
 	case app.StateSharing:
-		if st.PublicOrigin != "" {
-			detail = append(detail, "Public URL: "+st.PublicOrigin+"  ·  on this computer: "+st.LocalOrigin)
-		} else {
-			detail = append(detail, "On this computer: "+st.LocalOrigin+". No public URL: ChatGPT and Claude cannot reach it yet (see Connect ChatGPT).")
-		}
-		if st.Err != nil {
-			detail = append(detail, Explain(st.Err))
-		}
+		detail = append(detail, "On this computer: "+st.LocalOrigin)
 		u.startStop.SetText("Stop sharing")
 		u.startStop.SetIcon(theme.MediaStopIcon())
 		u.startStop.OnTapped = func() { u.StopSharing(nil) }
@@ -418,10 +493,15 @@ func (u *UI) updateTray() {
 		return
 	}
 	d.SetSystemTrayMenu(u.trayMenu())
+	if len(u.pending) > 0 {
+		d.SetSystemTrayIcon(waitingIcon)
+	} else {
+		d.SetSystemTrayIcon(appIcon)
+	}
 }
 
 func (u *UI) trayMenu() *fyne.Menu {
-	return TrayMenu(u.core.Status(), u.core.Auth().PendingSignIns(), TrayActions{
+	return TrayMenu(u.core.Status(), u.pending, TrayActions{
 		Open:    u.Show,
 		Start:   func() { u.StartSharing(nil) },
 		Stop:    func() { u.StopSharing(nil) },
@@ -431,37 +511,47 @@ func (u *UI) trayMenu() *fyne.Menu {
 	})
 }
 
-// copyMCPURL copies the MCP URL of the first shared server (the built-in
-// one when it is shared).
+// copyMCPURL copies the MCP URL that serves every shared server, as the
+// Connect card shows first.
 func (u *UI) copyMCPURL() {
-	names := u.core.EnabledServers()
-	if len(names) == 0 {
+	if len(u.core.EnabledServers()) == 0 {
 		u.detailLabel.SetText("No server is shared: enable one in Servers.")
 		return
 	}
-	name := names[0]
-	for _, n := range names {
-		if n == app.BuiltinName {
-			name = n
-		}
-	}
-	u.copyText("MCP URL", u.core.MCPURL(name))
+	u.copyText("MCP URL", u.core.AllServersURL())
 }
 
-// refreshSignIns updates the sign-ins tab and the tray, and announces new
-// pending sign-ins with a desktop notification.
+// refreshSignIns reads the pending sign-ins and shows them.
 func (u *UI) refreshSignIns() {
-	pending := u.core.Auth().PendingSignIns()
+	u.showSignIns(u.core.Auth().PendingSignIns())
+}
+
+// showSignIns shows the pending sign-ins everywhere a person may look: the
+// Sign-ins tab and its count in the sidebar, the tray menu and its icon,
+// and one desktop notification for each new one.
+func (u *UI) showSignIns(pending []oauthserver.SignIn) {
+	u.pending = pending
+	labels := SignInLabels(pending)
 	seen := map[string]bool{}
 	for _, si := range pending {
 		seen[si.ID] = true
 		if u.notified[si.ID] {
 			continue
 		}
-		u.fa.SendNotification(signInNotification(si.User, si.ClientName))
+		if u.desktop == nil || u.desktop.show(si, labels[si.ID]) != nil {
+			u.fa.SendNotification(signInNotification(si.User, si.ClientName))
+		}
+	}
+	if u.desktop != nil {
+		u.desktop.withdraw(seen)
 	}
 	u.notified = seen
 	u.signIns.show(pending, u.core.Auth().RecentSignIns())
+	tab := u.tabs.Items[2]
+	if tab.Text = "Sign-ins"; len(pending) > 0 {
+		tab.Text = fmt.Sprintf("Sign-ins (%d)", len(pending))
+	}
+	u.tabs.Refresh()
 	u.updateTray()
 }
 

@@ -29,24 +29,40 @@ import (
 // cross-goroutine updates queue up until the test drains them on its own
 // goroutine (as the Fyne loop would).
 type harness struct {
-	t     *testing.T
-	fa    fyne.App
-	core  *app.App
-	u     *UI
-	queue chan func()
+	t              *testing.T
+	fa             fyne.App
+	core           *app.App
+	u              *UI
+	queue          chan func()
+	user, password string // the first user's
 }
 
+// newHarness opens the window on the tabs, past the welcome page.
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := newFirstRunHarness(t, Options{})
+	h.u.showMain(TabServers)
+	h.drain()
+	return h
+}
+
+// newFirstRunHarness is a harness on a fresh installation, as its owner
+// first sees it.
+func newFirstRunHarness(t *testing.T, opts Options, mod ...func(*app.Options)) *harness {
 	t.Helper()
 	fa := test.NewTempApp(t)
 	dir := t.TempDir()
-	core, err := app.Open(app.Options{
+	ao := app.Options{
 		ConfigDir: filepath.Join(dir, "config"),
 		Secrets:   app.SecretsFile,
 		FilesRoot: filepath.Join(dir, "files"),
 		Approval:  app.ApprovalAsk,
 		Addr:      "127.0.0.1:0",
-	})
+	}
+	for _, m := range mod {
+		m(&ao)
+	}
+	core, err := app.Open(ao)
 	if err != nil {
 		t.Fatalf("open the core: %v", err)
 	}
@@ -57,13 +73,28 @@ func newHarness(t *testing.T) *harness {
 		t.Fatalf("start sharing: %v", err)
 	}
 	h := &harness{t: t, fa: fa, core: core, queue: make(chan func(), 1000)}
-	h.u = newUI(fa, core, Options{})
+	h.user, h.password = core.FirstRunCredentials()
+	h.u = newUI(fa, core, opts)
 	h.u.do = func(f func()) { h.queue <- f }
 	h.u.bg = func(f func()) { f() }
 	h.u.build()
 	t.Cleanup(h.u.Close)
 	h.drain()
 	return h
+}
+
+// await runs the next UI update that another goroutine queues (a D-Bus
+// signal, a finished job), then the ones it queues; the timeout only bounds
+// a failing test.
+func (h *harness) await() {
+	h.t.Helper()
+	select {
+	case f := <-h.queue:
+		f()
+	case <-time.After(20 * time.Second):
+		h.t.Fatal("no UI update came within 20 s")
+	}
+	h.drain()
 }
 
 // drain runs the queued UI updates, including those they queue.
@@ -210,7 +241,7 @@ func pendingSignIn(t *testing.T, h *harness) (*browser, string) {
 	t.Helper()
 	b := newBrowser(t, h.core.Status().LocalOrigin)
 	b.register()
-	user, pw := h.core.FirstRunCredentials()
+	user, pw := h.user, h.password
 	if pw == "" {
 		t.Fatal("no first-run password")
 	}
@@ -225,23 +256,30 @@ func pendingSignIn(t *testing.T, h *harness) (*browser, string) {
 		t.Fatalf("pending sign-ins: %d, want 1", len(pending))
 	}
 	id := pending[0].ID
-	label := "Approve " + user + " - ChatGPT"
-	if m := h.markup(); !strings.Contains(m, label) || !strings.Contains(m, "127.0.0.1") {
+	label := user + " · ChatGPT · 127.0.0.1 · " + pending[0].Time.Local().Format("15:04")
+	if m := h.markup(); !strings.Contains(m, "Approve "+label) || !strings.Contains(m, "sends you back to 127.0.0.1") {
 		t.Errorf("the Sign-ins tab does not show %q with the redirect host:\n%s", label, m)
 	}
 	if h.u.signIns.approve[id] == nil || h.u.signIns.deny[id] == nil {
 		t.Fatalf("no Approve/Deny buttons for sign-in %s", id)
 	}
-	var item *fyne.MenuItem
-	for _, it := range h.u.trayMenu().Items {
-		if it.Label == label {
-			item = it
-		}
+	if got := h.u.tabs.Items[2].Text; got != "Sign-ins (1)" {
+		t.Errorf("the sidebar says %q, want the count of waiting sign-ins", got)
 	}
-	if item == nil || item.ChildMenu == nil {
-		t.Fatalf("the tray menu has no submenu %q", label)
+	if approve, deny := trayItem(h, "Approve "+label), trayItem(h, "Deny "+label); approve == nil || deny == nil || approve.ChildMenu != nil {
+		t.Fatalf("the tray menu has no top-level Approve and Deny %q:\n%q", label, labels(h.u.trayMenu()))
 	}
 	return b, id
+}
+
+// trayItem is the tray menu's top-level item labelled label.
+func trayItem(h *harness, label string) *fyne.MenuItem {
+	for _, it := range h.u.trayMenu().Items {
+		if it.Label == label {
+			return it
+		}
+	}
+	return nil
 }
 
 func TestApproveCompletesSignIn(t *testing.T) {
@@ -261,8 +299,11 @@ func TestApproveCompletesSignIn(t *testing.T) {
 	if len(h.core.Auth().PendingSignIns()) != 0 {
 		t.Error("the sign-in is still pending")
 	}
-	if m := h.markup(); strings.Contains(m, "Approve admin - ChatGPT") || !strings.Contains(m, "approved") {
+	if m := h.markup(); strings.Contains(m, "Approve admin ·") || !strings.Contains(m, "approved") {
 		t.Errorf("the Sign-ins tab should list the sign-in as approved and no longer pending:\n%s", m)
+	}
+	if got := h.u.tabs.Items[2].Text; got != "Sign-ins" {
+		t.Errorf("the sidebar still counts a sign-in: %q", got)
 	}
 }
 
@@ -288,12 +329,8 @@ func TestTrayMenuApprove(t *testing.T) {
 
 	var approve *fyne.MenuItem
 	for _, it := range h.u.trayMenu().Items {
-		if it.ChildMenu != nil {
-			for _, c := range it.ChildMenu.Items {
-				if c.Label == "Approve" {
-					approve = c
-				}
-			}
+		if strings.HasPrefix(it.Label, "Approve admin · ChatGPT") {
+			approve = it
 		}
 	}
 	if approve == nil {
@@ -319,7 +356,7 @@ func TestConnectCard(t *testing.T) {
 	}
 
 	m := h.markup()
-	for _, want := range []string{info.MCPURL, info.ClientID, "No public URL yet", "Developer mode", "Add custom connector"} {
+	for _, want := range []string{info.AllServersURL, info.MCPURL, info.ClientID, "These URLs work on this computer only", "Set up ngrok in Settings", "Developer mode", "Add custom connector"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("the card does not show %q", want)
 		}
@@ -341,7 +378,7 @@ func TestConnectCard(t *testing.T) {
 		button *widget.Button
 		want   string
 	}{
-		{"MCP URL", h.u.connect.copyURL, info.MCPURL},
+		{"MCP URL", h.u.connect.copyURL, info.AllServersURL},
 		{"Client ID", h.u.connect.copyID, info.ClientID},
 		{"Client Secret", h.u.connect.copySecret, info.ClientSecret},
 	} {
@@ -362,7 +399,7 @@ func TestConnectCard(t *testing.T) {
 
 func TestCopyFirstPasswordAndMCPURL(t *testing.T) {
 	h := newHarness(t)
-	user, pw := h.core.FirstRunCredentials()
+	user, pw := h.user, h.password
 	h.u.SelectTab(TabUsers)
 	h.drain()
 	m := h.markup()
@@ -379,7 +416,7 @@ func TestCopyFirstPasswordAndMCPURL(t *testing.T) {
 	}
 
 	h.u.copyMCPURL()
-	if got, want := h.fa.Clipboard().Content(), h.core.MCPURL(app.BuiltinName); got != want {
+	if got, want := h.fa.Clipboard().Content(), h.core.AllServersURL(); got != want {
 		t.Errorf("clipboard after the tray's Copy MCP URL: %q, want %q", got, want)
 	}
 }
@@ -408,8 +445,7 @@ func TestAddServerKeepsSecretsOutOfTheConfig(t *testing.T) {
 	h := newHarness(t)
 	f := h.u.servers.edit(nil)
 	f.name.SetText("everything")
-	f.command.SetText("npx")
-	f.args.SetText("-y\n@modelcontextprotocol/server-everything\n")
+	f.command.SetText(`npx -y @modelcontextprotocol/server-everything "--title=My notes"`)
 	f.addEnv("API_KEY", "sk-test-123", true, false)
 	f.addEnv("MODE", "demo", false, false)
 	f.submit(func() { t.Error("the form reopened: adding failed") })
@@ -428,7 +464,7 @@ func TestAddServerKeepsSecretsOutOfTheConfig(t *testing.T) {
 	if got == nil {
 		t.Fatal("the server was not added")
 	}
-	if got.Kind != app.KindStdio || got.Command != "npx" || strings.Join(got.Args, " ") != "-y @modelcontextprotocol/server-everything" {
+	if got.Kind != app.KindStdio || got.Command != "npx" || strings.Join(got.Args, "|") != "-y|@modelcontextprotocol/server-everything|--title=My notes" {
 		t.Errorf("stored config: %+v", got)
 	}
 	if got.Env["MODE"] != "demo" || len(got.SecretEnv) != 1 || got.SecretEnv[0] != "API_KEY" || got.Env["API_KEY"] != "" {
@@ -443,7 +479,9 @@ func TestAddServerKeepsSecretsOutOfTheConfig(t *testing.T) {
 
 	// Editing without retyping the secret keeps it.
 	f = h.u.servers.edit(got)
-	f.command.SetText("npx")
+	if want := `npx -y @modelcontextprotocol/server-everything '--title=My notes'`; f.command.Text != want {
+		t.Errorf("the command line to edit: %q, want %q", f.command.Text, want)
+	}
 	f.submit(func() { t.Error("the form reopened: saving failed") })
 	h.drain()
 	if v, err := h.core.Secrets().Get(context.Background(), secrets.EnvKey("everything", "API_KEY")); err != nil || v != "sk-test-123" {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -26,10 +27,16 @@ type usersTab struct {
 func newUsersTab(u *UI) *usersTab {
 	t := &usersTab{u: u, list: container.NewVBox(), first: container.NewVBox()}
 	if name, pw := u.core.FirstRunCredentials(); pw != "" {
-		msg := widget.NewLabel(fmt.Sprintf("MCP Share created the user %q with this password. It is shown only now: copy it to your password manager, or change it below.", name))
+		msg := widget.NewLabel(fmt.Sprintf("MCP Share created the user %q with this password. Copy it to your password manager, or set another below; until then it is shown here.", name))
 		msg.Wrapping = fyne.TextWrapWord
 		hide := widget.NewButtonWithIcon("I have saved it", theme.ConfirmIcon(), func() {
 			t.first.RemoveAll()
+			load(u, func(ctx context.Context) (struct{}, error) { return struct{}{}, u.core.FirstPasswordSeen(ctx) },
+				func(_ struct{}, err error) {
+					if err != nil {
+						u.showError("MCP Share could not forget the password", err)
+					}
+				})
 		})
 		t.first.Add(widget.NewCard("First start", "", container.NewVBox(msg,
 			container.NewBorder(nil, nil, widget.NewLabel("Password"), container.NewHBox(u.copyButton("Password", func() string { return pw }), hide),
@@ -65,11 +72,19 @@ func (t *usersTab) refresh() {
 	t.list.Refresh()
 }
 
+// formDialog is dialog.ShowForm wide enough for its placeholders.
+func (t *usersTab) formDialog(title, confirm string, items []*widget.FormItem, done func(bool)) {
+	d := dialog.NewForm(title, confirm, "Cancel", items, done, t.u.win)
+	d.Resize(fyne.NewSize(480, d.MinSize().Height))
+	d.Show()
+}
+
 func (t *usersTab) add() {
 	name := widget.NewEntry()
+	name.SetPlaceHolder("e.g. alice")
 	pw := widget.NewPasswordEntry()
 	pw.SetPlaceHolder(fmt.Sprintf("at least %d characters", oauthserver.MinPasswordLength))
-	dialog.ShowForm("Add a user", "Add", "Cancel", []*widget.FormItem{
+	t.formDialog("Add a user", "Add", []*widget.FormItem{
 		widget.NewFormItem("Name", name), widget.NewFormItem("Password", pw),
 	}, func(ok bool) {
 		if !ok {
@@ -79,24 +94,34 @@ func (t *usersTab) add() {
 			t.u.showError("The user was not added", err)
 		}
 		t.refresh()
-	}, t.u.win)
+	})
 }
 
 func (t *usersTab) passwd(name string) {
 	pw := widget.NewPasswordEntry()
 	pw.SetPlaceHolder(fmt.Sprintf("at least %d characters", oauthserver.MinPasswordLength))
-	dialog.ShowForm("New password for "+name, "Change", "Cancel", []*widget.FormItem{
+	t.formDialog("New password for "+name, "Change", []*widget.FormItem{
 		widget.NewFormItem("Password", pw),
 	}, func(ok bool) {
-		if !ok {
-			return
+		if ok {
+			t.setPassword(name, pw.Text)
 		}
-		if err := t.u.core.Auth().SetPassword(name, pw.Text); err != nil {
-			t.u.showError("The password was not changed", err)
-			return
-		}
-		t.u.info("Password changed", "The new password of "+name+" works from the next sign-in.")
-	}, t.u.win)
+	})
+}
+
+// setPassword gives name a new password (forgetting a generated first one).
+func (t *usersTab) setPassword(name, pw string) {
+	load(t.u, func(ctx context.Context) (struct{}, error) { return struct{}{}, t.u.core.SetPassword(ctx, name, pw) },
+		func(_ struct{}, err error) {
+			if err != nil {
+				t.u.showError("The password was not changed", err)
+				return
+			}
+			if first, _ := t.u.core.FirstRunCredentials(); first == "" {
+				t.first.RemoveAll()
+			}
+			t.u.info("Password changed", "The new password of "+name+" works from the next sign-in.")
+		})
 }
 
 func (t *usersTab) remove(name string) {
