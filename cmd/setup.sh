@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what MCP Share needs on a Debian or Ubuntu machine with Go:
 #   cmd/setup.sh          the C headers Fyne builds against (GL, X11)
-#   cmd/setup.sh --test   also Xvfb, D-Bus, gnome-keyring, ImageMagick and the
-#                         npm packages of the end-to-end tests (from the lockfile)
+#   cmd/setup.sh --test   also Xvfb, D-Bus, gnome-keyring, ImageMagick, a tray
+#                         host (xfce4-panel, xdotool) and the npm packages of
+#                         the end-to-end tests (from the lockfile)
 # Packages already present are not installed again, so a second run is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev"
-test_pkgs="xvfb xauth imagemagick dbus dbus-x11 gnome-keyring curl nodejs npm"
+# xfce4-panel is a real StatusNotifier tray host for the tray test; xdotool opens its menu.
+test_pkgs="xvfb xauth imagemagick dbus dbus-x11 gnome-keyring curl nodejs npm xfce4-panel xdotool"
 
 want="$build_pkgs"
 [ "${1:-}" = "--test" ] && want="$want $test_pkgs"

@@ -98,6 +98,7 @@ type UI struct {
 
 	notified    map[string]bool // pending sign-ins already announced
 	desktop     *notifications  // nil: Fyne's plain notifications
+	tray        *fyne.Menu      // the tray menu given to Fyne
 	pending     []oauthserver.SignIn
 	tunnelNote  string // the last tunnel event, the public URL's details
 	unsubscribe func()
@@ -492,7 +493,19 @@ func (u *UI) updateTray() {
 	if !ok {
 		return
 	}
-	d.SetSystemTrayMenu(u.trayMenu())
+	// One Menu value, its items replaced: Fyne renders the menu it was first
+	// given once the tray is ready, and that must be today's.
+	// The menu is set again only when it reads differently: every rebuild
+	// gives its items new IDs, and a host that shows the old menu would
+	// click into the void.
+	m := u.trayMenu()
+	if u.tray == nil {
+		u.tray = m
+	} else if menuText(m) == menuText(u.tray) {
+		return
+	}
+	u.tray.Items = m.Items
+	d.SetSystemTrayMenu(u.tray)
 	if len(u.pending) > 0 {
 		d.SetSystemTrayIcon(waitingIcon)
 	} else {
@@ -509,6 +522,15 @@ func (u *UI) trayMenu() *fyne.Menu {
 		Decide:  u.decide,
 		Quit:    u.quit,
 	})
+}
+
+// menuText is what a menu shows: its labels, separators and disabled items.
+func menuText(m *fyne.Menu) string {
+	var b strings.Builder
+	for _, it := range m.Items {
+		fmt.Fprintf(&b, "%q %v %v\n", it.Label, it.IsSeparator, it.Disabled)
+	}
+	return b.String()
 }
 
 // copyMCPURL copies the MCP URL that serves every shared server, as the

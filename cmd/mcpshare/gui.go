@@ -28,6 +28,11 @@ const appID = "io.mcpshare.app"
 // clients, settings); the smoke run uses it to photograph the Connect card.
 const tabEnv = "MCPSHARE_UI_TAB"
 
+// ngrokConnectEnv points the ngrok agent at another service ("host:port"):
+// the smoke run photographs the tunnel's progress against a loopback port
+// where no ngrok answers. Not for real use.
+const ngrokConnectEnv = "MCPSHARE_NGROK_CONNECT_URL"
+
 // gui runs the desktop app: the window, the tray where one can exist, and
 // sharing. SIGINT, SIGTERM and the tray's Quit end it with exit code 0.
 func (c *cli) gui(args []string) int {
@@ -47,6 +52,7 @@ func (c *cli) gui(args []string) int {
 	log := c.logger(&sf.common)
 	opts := sf.options()
 	opts.ConfigDir, opts.Secrets, opts.Logger = sf.configDir, sf.secrets, log
+	opts.NgrokConnectURL = os.Getenv(ngrokConnectEnv)
 	core, err := app.Open(opts)
 	if err != nil {
 		code := c.fail(err)
@@ -93,7 +99,7 @@ func (c *cli) gui(args []string) int {
 
 	u = ui.New(fa, core, ui.Options{
 		Tray: tray, HideOnClose: hide, Quit: quit, Tab: os.Getenv(tabEnv),
-		RefreshEvery: 3 * time.Second, Logger: log,
+		DesktopNotifications: tray, RefreshEvery: 3 * time.Second, Logger: log,
 	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
