@@ -83,18 +83,18 @@ func newFirstRunHarness(t *testing.T, opts Options, mod ...func(*app.Options)) *
 	return h
 }
 
-// await runs the next UI update that another goroutine queues (a D-Bus
-// signal, a finished job), then the ones it queues; the timeout only bounds
-// a failing test.
-func (h *harness) await() {
+// awaitUntil runs UI updates as they come until cond holds.
+func (h *harness) awaitUntil(what string, cond func() bool) {
 	h.t.Helper()
-	select {
-	case f := <-h.queue:
-		f()
-	case <-time.After(20 * time.Second):
-		h.t.Fatal("no UI update came within 20 s")
+	deadline := time.After(20 * time.Second)
+	for h.drain(); !cond(); h.drain() {
+		select {
+		case f := <-h.queue:
+			f()
+		case <-deadline:
+			h.t.Fatalf("no %s within 20 s", what)
+		}
 	}
-	h.drain()
 }
 
 // drain runs the queued UI updates, including those they queue.

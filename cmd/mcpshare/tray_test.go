@@ -17,13 +17,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/oauth2"
+
+	"github.com/mcpshare/mcpshare/app/ui/notifytest"
 )
 
 // artifactsEnv names a folder for screenshots of the window and the open
@@ -110,9 +111,7 @@ func startDesktop(t *testing.T) *desktopSession {
 	// The bus starts xfconfd (the panel's settings) with its own environment.
 	d.env = append(env(), "DISPLAY="+d.display,
 		"XDG_CONFIG_HOME="+xdg, "XDG_DATA_HOME="+filepath.Join(d.dir, "data"), "XDG_CACHE_HOME="+filepath.Join(d.dir, "cache"), "LANG=C.UTF-8")
-	daemon := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1", "--address=unix:path="+filepath.Join(d.dir, "bus"))
-	daemon.Env = d.env
-	d.bus = firstLine(t, daemon)
+	d.bus = notifytest.Bus(t, d.env)
 	d.env = append(d.env, "DBUS_SESSION_BUS_ADDRESS="+d.bus)
 	panelDir := filepath.Join(xdg, "xfce4", "xfconf", "xfce-perchannel-xml")
 	if err := os.MkdirAll(panelDir, 0o700); err != nil {
@@ -243,82 +242,6 @@ func (ti *trayItem) click(label string) {
 	ti.d.t.Fatalf("no menu item %q", label)
 }
 
-// notice is one Notify call the test's notification service received.
-type notice struct {
-	ID      uint32
-	Summary string
-	Actions []string
-}
-
-// notifier is a freedesktop notification service on the private bus that
-// records what it is asked to show; the test presses its buttons.
-type notifier struct {
-	conn   *dbus.Conn
-	mu     sync.Mutex
-	shown  []notice
-	closed map[uint32]bool
-}
-
-func (n *notifier) GetCapabilities() ([]string, *dbus.Error) {
-	return []string{"actions", "body"}, nil
-}
-
-func (n *notifier) Notify(app string, replaces uint32, icon, summary, body string, actions []string, hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	id := uint32(len(n.shown) + 1)
-	n.shown = append(n.shown, notice{ID: id, Summary: summary, Actions: actions})
-	return id, nil
-}
-
-func (n *notifier) CloseNotification(id uint32) *dbus.Error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.closed[id] = true
-	return nil
-}
-
-func (n *notifier) GetServerInformation() (string, string, string, string, *dbus.Error) {
-	return "mcpshare-test", "mcpshare", "1", "1.2", nil
-}
-
-func (n *notifier) notices() []notice {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return append([]notice(nil), n.shown...)
-}
-
-func (n *notifier) isClosed(id uint32) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.closed[id]
-}
-
-// press is the person pressing a button of notification id.
-func (n *notifier) press(t *testing.T, id uint32, action string) {
-	t.Helper()
-	if err := n.conn.Emit("/org/freedesktop/Notifications", "org.freedesktop.Notifications.ActionInvoked", id, action); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (d *desktopSession) startNotifier() *notifier {
-	d.t.Helper()
-	conn, err := dbus.Connect(d.bus)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	d.t.Cleanup(func() { conn.Close() })
-	n := &notifier{conn: conn, closed: map[uint32]bool{}}
-	if err := conn.Export(n, "/org/freedesktop/Notifications", "org.freedesktop.Notifications"); err != nil {
-		d.t.Fatal(err)
-	}
-	if reply, err := conn.RequestName("org.freedesktop.Notifications", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		d.t.Fatalf("own org.freedesktop.Notifications: %v %v", reply, err)
-	}
-	return n
-}
-
 // browserSignIn is one person's sign-in through a client named ChatGPT, up
 // to the page that waits for the approval.
 type browserSignIn struct {
@@ -384,7 +307,7 @@ func (b *browserSignIn) decided(d *desktopSession) url.Values {
 
 func TestTrayApprovesAndDeniesWithARealTrayHost(t *testing.T) {
 	d := startDesktop(t)
-	notes := d.startNotifier()
+	notes := notifytest.Start(t, d.bus)
 
 	// An installation whose owner chose the password (no welcome page).
 	configDir := t.TempDir()
@@ -443,8 +366,8 @@ func TestTrayApprovesAndDeniesWithARealTrayHost(t *testing.T) {
 			t.Errorf("label %q does not say who, through what and from where", label)
 		}
 	}
-	d.waitFor("two notifications", func() bool { return len(notes.notices()) == 2 })
-	for _, n := range notes.notices() {
+	d.waitFor("two notifications", func() bool { return len(notes.Notices()) == 2 })
+	for _, n := range notes.Notices() {
 		if strings.Join(n.Actions, ",") != "default,Open MCP Share,approve,Approve,deny,Deny" || !strings.Contains(n.Summary, "admin · ChatGPT") {
 			t.Errorf("notification %+v: want Approve and Deny buttons and the sign-in's label", n)
 		}
@@ -478,7 +401,7 @@ func TestTrayApprovesAndDeniesWithARealTrayHost(t *testing.T) {
 	if got := bob.decided(d); got.Get("error") != "access_denied" || got.Get("code") != "" {
 		t.Errorf("after Deny in the tray: %v, want access_denied", got)
 	}
-	d.waitFor("notifications withdrawn once decided", func() bool { return notes.isClosed(1) && notes.isClosed(2) })
+	d.waitFor("notifications withdrawn once decided", func() bool { return notes.Closed(1) && notes.Closed(2) })
 	d.waitFor("tray menu without pending sign-ins", func() bool {
 		for _, e := range tray.layout() {
 			if strings.HasPrefix(e.label, "Approve ") {
@@ -490,8 +413,8 @@ func TestTrayApprovesAndDeniesWithARealTrayHost(t *testing.T) {
 
 	// The notification's own Approve button.
 	carol := startBrowserSignIn(t, info.Issuer, "admin", password)
-	d.waitFor("a third notification", func() bool { return len(notes.notices()) == 3 })
-	notes.press(t, notes.notices()[2].ID, "approve")
+	d.waitFor("a third notification", func() bool { return len(notes.Notices()) == 3 })
+	notes.Press(t, notes.Notices()[2].ID, "approve")
 	if got := carol.decided(d); got.Get("code") == "" {
 		t.Errorf("after Approve in the notification: %v, want a code", got)
 	}
