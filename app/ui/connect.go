@@ -23,7 +23,7 @@ const connectSteps = `**In ChatGPT**
 2. Back in **Apps & Connectors**, choose **Create** to add a connector.
 3. Give it a name and paste the **MCP URL** (the one for all servers, or one server's).
 4. For authentication choose **OAuth**, then under the advanced OAuth settings choose a user-defined client and paste the **Client ID** and **Client Secret**.
-5. Create it and connect: the MCP Share sign-in page opens. Sign in with your MCP Share user (**admin** at first; its password is on the welcome page and can be changed in **Users**), then approve the sign-in here (tray menu, notification or **Sign-ins**).
+5. Create it and connect: the MCP Share sign-in page opens. Sign in with your MCP Share user: **admin** at first, with the password from the welcome page (set a new one in **Users**), then approve the sign-in here (tray menu, notification or **Sign-ins**).
 
 **In Claude**
 

@@ -117,3 +117,14 @@ func TestFolderFlagOnAnExistingConfigDir(t *testing.T) {
 		t.Errorf("server list: %v\n%s", err, out)
 	}
 }
+
+func TestFlagValueThatNamesACommand(t *testing.T) {
+	out, err := exec.Command(binary, "--tunnel", "ngrok", "--help").CombinedOutput()
+	if err != nil || strings.Contains(string(out), "flags go after the command") {
+		t.Errorf("mcpshare --tunnel ngrok --help: %v\n%s", err, out)
+	}
+	out, err = exec.Command(binary, "--verbose", "serve").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "flags go after the command: mcpshare serve") {
+		t.Errorf("mcpshare --verbose serve: %v\n%s", err, out)
+	}
+}

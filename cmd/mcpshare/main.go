@@ -60,8 +60,11 @@ type cli struct {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{stdin, stdout, stderr}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
-		for _, a := range args {
-			if isCommand(a) {
+		for i, a := range args {
+			// "ngrok" after --tunnel is a flag's value, not a command.
+			value := i > 0 && strings.HasPrefix(args[i-1], "-") && !strings.Contains(args[i-1], "=") &&
+				strings.TrimLeft(args[i-1], "-") != "verbose"
+			if isCommand(a) && !value {
 				fmt.Fprintf(stderr, "mcpshare: flags go after the command: mcpshare %s [flags]\n", a)
 				return exitUsage
 			}
