@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,23 @@ func TestSignInsTabMakesRoomForANewRequest(t *testing.T) {
 	if tab.pending.Size().Height < tab.pending.MinSize().Height || recentTop < pendingBottom {
 		t.Errorf("the pending request (to y=%v, %v high, needs %v) overlaps the recent sign-ins (from y=%v)",
 			pendingBottom, tab.pending.Size().Height, tab.pending.MinSize().Height, recentTop)
+	}
+}
+
+func TestEditFilesSetsTheSharedFolder(t *testing.T) {
+	h := newHarness(t)
+	list, _ := h.core.Servers()
+	files := list[0].Config
+	f := h.u.servers.edit(&files)
+	want := filepath.Join(t.TempDir(), "notes")
+	f.root.SetText(want)
+	f.submit(func() { t.Error("the form reopened: saving failed") })
+	h.drain()
+	list, _ = h.core.Servers()
+	if got := list[0].Config.Root; got != want {
+		t.Errorf("the built-in server shares %q, want %q", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(want, "README.md")); err != nil {
+		t.Errorf("the new folder was not prepared: %v", err)
 	}
 }
