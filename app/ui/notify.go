@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 
@@ -16,6 +18,17 @@ const (
 	notifyPath  = dbus.ObjectPath("/org/freedesktop/Notifications")
 	notifyIface = "org.freedesktop.Notifications"
 )
+
+// notifyTimeout bounds each call to the notification service, which runs
+// on the UI goroutine.
+const notifyTimeout = 5 * time.Second
+
+// call calls method of the notification service within notifyTimeout.
+func (n *notifications) call(method string, args ...any) *dbus.Call {
+	ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+	defer cancel()
+	return n.conn.Object(notifyName, notifyPath).CallWithContext(ctx, notifyIface+"."+method, 0, args...)
+}
 
 // Action keys of a sign-in notification: its buttons, and "default", a
 // click on the notification itself.
@@ -44,7 +57,7 @@ type notifications struct {
 func newNotifications(conn *dbus.Conn, onAction func(signInID, action string)) (*notifications, error) {
 	n := &notifications{conn: conn, onAction: onAction, shown: map[string]uint32{}}
 	var caps []string
-	if err := conn.Object(notifyName, notifyPath).Call(notifyIface+".GetCapabilities", 0).Store(&caps); err != nil {
+	if err := n.call("GetCapabilities").Store(&caps); err != nil {
 		return nil, fmt.Errorf("no desktop notification service: %w", err)
 	}
 	n.buttons = slices.Contains(caps, "actions")
@@ -98,8 +111,7 @@ func (n *notifications) show(si oauthserver.SignIn, label string) error {
 	}
 	var id uint32
 	// Timeout 0: it stays until answered; the sign-in itself expires after 5 minutes.
-	err := n.conn.Object(notifyName, notifyPath).Call(notifyIface+".Notify", 0,
-		"MCP Share", uint32(0), "dialog-password", "Sign-in waiting: "+label, body, actions, hints, int32(0)).Store(&id)
+	err := n.call("Notify", "MCP Share", uint32(0), "dialog-password", "Sign-in waiting: "+label, body, actions, hints, int32(0)).Store(&id)
 	if err != nil {
 		return fmt.Errorf("show the sign-in notification: %w", err)
 	}
@@ -121,7 +133,7 @@ func (n *notifications) withdraw(pending map[string]bool) {
 	}
 	n.mu.Unlock()
 	for _, id := range gone {
-		n.conn.Object(notifyName, notifyPath).Call(notifyIface+".CloseNotification", 0, id)
+		n.call("CloseNotification", id)
 	}
 }
 

@@ -132,14 +132,12 @@ func (w *wheelPass) CreateRenderer() fyne.WidgetRenderer {
 
 // tunnelChosen refuses ngrok while no authtoken is saved or typed.
 func (t *settingsTab) tunnelChosen(label string) {
-	if keyOf(tunnelLabels, label) != app.TunnelNgrok || t.hasToken || strings.TrimSpace(t.token.Text) != "" {
+	if keyOf(tunnelLabels, label) != app.TunnelNgrok || t.loaded.Tunnel == app.TunnelNgrok || t.hasToken ||
+		strings.TrimSpace(t.token.Text) != "" {
 		return
 	}
 	t.status.SetText("Paste your ngrok authtoken first (free at dashboard.ngrok.com), then choose ngrok.")
 	t.tunnel.SetSelected(tunnelLabels[t.loaded.Tunnel])
-	if t.loaded.Tunnel == app.TunnelNgrok {
-		t.tunnel.SetSelected(tunnelLabels[app.TunnelNone])
-	}
 }
 
 // checkNgrok tries the typed (or saved) authtoken and domain.

@@ -147,3 +147,21 @@ func TestMouseWheelOverAnEntryScrollsTheSettings(t *testing.T) {
 }
 
 func fyneSize(w, h float32) fyne.Size { return fyne.NewSize(w, h) }
+
+func TestSettingsKeepASavedNgrokChoice(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if err := h.core.SetNgrokToken(ctx, "a-token"); err != nil {
+		t.Fatal(err)
+	}
+	st := h.core.StoredSettings()
+	st.Tunnel = app.TunnelNgrok
+	if err := h.core.SaveSettings(st); err != nil {
+		t.Fatal(err)
+	}
+	h.u.SelectTab(TabSettings)
+	h.drain()
+	if s := h.u.settings; s.tunnel.Selected != tunnelLabels[app.TunnelNgrok] || strings.Contains(s.status.Text, "authtoken first") {
+		t.Errorf("the saved ngrok choice shows as %q (%q)", s.tunnel.Selected, s.status.Text)
+	}
+}
