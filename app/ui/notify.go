@@ -49,13 +49,16 @@ type notifications struct {
 
 	mu    sync.Mutex
 	shown map[string]uint32 // notification ID by sign-in ID
+	// early holds a button pressed before Notify's answer was stored (the
+	// signal and the reply travel apart), by notification ID.
+	early map[uint32]string
 }
 
 // newNotifications connects to the notification service on conn (which it
 // then owns) and calls onAction, on a goroutine of its own, for each button
 // pressed or notification clicked.
 func newNotifications(conn *dbus.Conn, onAction func(signInID, action string)) (*notifications, error) {
-	n := &notifications{conn: conn, onAction: onAction, shown: map[string]uint32{}}
+	n := &notifications{conn: conn, onAction: onAction, shown: map[string]uint32{}, early: map[uint32]string{}}
 	var caps []string
 	if err := n.call("GetCapabilities").Store(&caps); err != nil {
 		return nil, fmt.Errorf("no desktop notification service: %w", err)
@@ -88,8 +91,13 @@ func (n *notifications) listen(signals <-chan *dbus.Signal) {
 		if sig.Name == notifyIface+".NotificationClosed" && signIn != "" {
 			delete(n.shown, signIn)
 		}
+		action, pressed := sig.Body[1].(string)
+		pressed = pressed && sig.Name == notifyIface+".ActionInvoked"
+		if pressed && signIn == "" && len(n.early) < 16 {
+			n.early[id] = action
+		}
 		n.mu.Unlock()
-		if action, ok := sig.Body[1].(string); ok && sig.Name == notifyIface+".ActionInvoked" && signIn != "" {
+		if pressed && signIn != "" {
 			n.onAction(signIn, action)
 		}
 	}
@@ -117,7 +125,12 @@ func (n *notifications) show(si oauthserver.SignIn, label string) error {
 	}
 	n.mu.Lock()
 	n.shown[si.ID] = id
+	action, early := n.early[id]
+	clear(n.early) // the rest were for other programs' notifications
 	n.mu.Unlock()
+	if early {
+		go n.onAction(si.ID, action)
+	}
 	return nil
 }
 

@@ -51,7 +51,8 @@ func TestServeAskRefusesWithoutInteractiveTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer devNull.Close()
-	cmd := exec.Command(binary, "serve", "--config-dir", t.TempDir(), "--secrets", "file", "--addr", "127.0.0.1:0",
+	dir := filepath.Join(t.TempDir(), "config")
+	cmd := exec.Command(binary, "serve", "--config-dir", dir, "--secrets", "file", "--addr", "127.0.0.1:0",
 		"--approval", "ask", "--folder", t.TempDir())
 	cmd.Stdin = devNull // a character device, but no terminal
 	out, err := cmd.CombinedOutput()
@@ -60,6 +61,9 @@ func TestServeAskRefusesWithoutInteractiveTerminal(t *testing.T) {
 	}
 	if strings.Contains(string(out), "sharing on") {
 		t.Errorf("it started sharing before refusing:\n%s", out)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("the refused start created the config directory (and a password nobody was shown)")
 	}
 }
 

@@ -69,6 +69,13 @@ func (c *cli) serve(args []string) int {
 		fmt.Fprintf(c.stderr, "mcpshare serve: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
+	askRefused := func(policy string) int {
+		return c.fail(fmt.Errorf("%w: the %q approval policy needs someone to approve sign-ins, and standard input is not an interactive terminal to ask on; run with --approval password (the password alone signs in), or run the app with its window", app.ErrInvalidConfig, policy))
+	}
+	// Refused before the config directory is even opened (or created).
+	if sf.approval != "" && sf.approval != app.ApprovalPassword && !isTerminal(c.stdin) {
+		return askRefused(sf.approval)
+	}
 	a, err := c.openQuiet(&sf.common, sf.options())
 	if err != nil {
 		return c.fail(err)
@@ -77,7 +84,7 @@ func (c *cli) serve(args []string) int {
 
 	if a.Settings().Approval != app.ApprovalPassword && !isTerminal(c.stdin) {
 		a.Close()
-		return c.fail(fmt.Errorf("%w: the %q approval policy needs someone to approve sign-ins, and standard input is not an interactive terminal to ask on; run with --approval password (the password alone signs in), or run the app with its window", app.ErrInvalidConfig, a.Settings().Approval))
+		return askRefused(a.Settings().Approval)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
