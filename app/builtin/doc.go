@@ -13,6 +13,13 @@
 // also checked with filepath.EvalSymlinks so the refusal says why. Searching is bounded
 // (files walked, file size, result count); binary files are never returned as text.
 //
+// Only regular files (and folders, for list and search's walk) are opened. Named pipes,
+// sockets and devices are refused before they are opened: an open(2) of a FIFO for reading
+// waits for a writer, and reading a device may never end. The type is looked at first
+// (stat, or the directory entry's type during a walk); since a path can be replaced
+// between that look and the open, the open is non-blocking where the platform has
+// O_NONBLOCK, and the opened file is checked again with fstat (open.go).
+//
 // The package does not write, rename or delete anything in the folder (apart from the
 // README written by EnsureFolder), does not index or watch it, and knows nothing of HTTP,
 // OAuth or sessions: the caller serves the returned server.

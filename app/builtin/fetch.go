@@ -53,12 +53,13 @@ func (f *folder) fetch(id string) (FetchOutput, error) {
 	if err := f.check(id, rel); err != nil {
 		return FetchOutput{}, err
 	}
-	data, fi, truncated, binary, err := readText(f.fsys, rel, maxFetchSize)
+	file, fi, err := f.open(rel, regularFile)
+	if err != nil {
+		return FetchOutput{}, explain(id, err)
+	}
+	defer file.Close()
+	data, truncated, binary, err := readText(file, fi.Size(), maxFetchSize)
 	switch {
-	case errors.Is(err, errIsDir):
-		return FetchOutput{}, fmt.Errorf("%q is a folder; use list with this path to see what it holds", id)
-	case errors.Is(err, errNotRegular):
-		return FetchOutput{}, fmt.Errorf("%q is not a regular file", id)
 	case err != nil:
 		return FetchOutput{}, explain(id, err)
 	case binary:

@@ -16,7 +16,6 @@ type folder struct {
 	dir      string // as configured
 	resolved string // dir with symlinks resolved, for containment checks
 	root     *os.Root
-	fsys     fs.FS // root.FS(): slash-separated paths, never outside root
 }
 
 func openFolder(dir string) (*folder, error) {
@@ -27,16 +26,22 @@ func openFolder(dir string) (*folder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the shared folder %s cannot be opened: %w", dir, err)
 	}
+	// os.OpenRoot opens without O_NONBLOCK: make sure it is given a folder, not a pipe.
+	if fi, err := os.Stat(resolved); err != nil {
+		return nil, fmt.Errorf("the shared folder %s cannot be opened: %w", dir, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("the shared folder %s is %s, not a folder; choose another folder in MCP Share", dir, describeMode(fi.Mode()))
+	}
 	root, err := os.OpenRoot(resolved)
 	if err != nil {
 		return nil, fmt.Errorf("the shared folder %s cannot be opened: %w", dir, err)
 	}
-	return &folder{dir: dir, resolved: resolved, root: root, fsys: root.FS()}, nil
+	return &folder{dir: dir, resolved: resolved, root: root}, nil
 }
 
 func (f *folder) Close() error { return f.root.Close() }
 
-// cleanID turns a tool's path argument into a slash-separated path relative to the folder
+// cleanID turns a tool's id argument into a slash-separated path relative to the folder
 // ("." for the folder itself), refusing anything that could name a place outside it.
 func cleanID(id string) (string, error) {
 	p := strings.TrimSpace(id)
@@ -60,7 +65,7 @@ func cleanID(id string) (string, error) {
 
 // check refuses a path whose symlinks resolve outside the folder, with a message that
 // says so. The os.Root every file is opened through refuses such paths too; this check
-// only makes the refusal clear.
+// only makes the refusal clear. It never opens rel (EvalSymlinks only lstats and reads links).
 func (f *folder) check(id, rel string) error {
 	full, err := filepath.EvalSymlinks(filepath.Join(f.resolved, filepath.FromSlash(rel)))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -81,8 +86,17 @@ func within(dir, p string) bool {
 	return err == nil && (r == "." || filepath.IsLocal(r))
 }
 
-// explain rewrites an error from the os.Root into one for the tool's caller.
+// explain rewrites an error from opening id into one for the tool's caller.
 func explain(id string, err error) error {
+	if ke, ok := isKindError(err); ok {
+		switch {
+		case ke.want == regularFile && ke.mode.IsDir():
+			return fmt.Errorf("%q is a folder; use list with this path to see what it holds", id)
+		case ke.want == folderKind && ke.mode.IsRegular():
+			return fmt.Errorf("%q is a file, not a folder; use fetch to read it", id)
+		}
+		return fmt.Errorf("%q %v; only regular files and folders are read, because opening or reading a pipe, socket or device can wait forever", id, ke)
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%q does not exist in the shared folder (use search or list to find ids)", id)
@@ -90,6 +104,11 @@ func explain(id string, err error) error {
 		return fmt.Errorf("%q cannot be read: permission denied", id)
 	case strings.Contains(err.Error(), "escapes"):
 		return fmt.Errorf("%q leads outside the shared folder; only files inside it can be read", id)
+	}
+	// The path in a PathError is the folder's place on this computer: keep it local.
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
 	}
 	return fmt.Errorf("%q cannot be read: %w", id, err)
 }

@@ -2,10 +2,11 @@ package builtin
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"slices"
+	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -54,12 +55,12 @@ func (f *folder) list(p string) (ListOutput, error) {
 	if err := f.check(p, rel); err != nil {
 		return ListOutput{}, err
 	}
-	if fi, err := fs.Stat(f.fsys, rel); err != nil {
+	dir, _, err := f.open(rel, folderKind)
+	if err != nil {
 		return ListOutput{}, explain(p, err)
-	} else if !fi.IsDir() {
-		return ListOutput{}, fmt.Errorf("%q is a file, not a folder; use fetch to read it", p)
 	}
-	entries, err := fs.ReadDir(f.fsys, rel)
+	defer dir.Close()
+	entries, err := readDir(dir)
 	if err != nil && len(entries) == 0 {
 		return ListOutput{}, explain(p, err)
 	}
@@ -69,32 +70,36 @@ func (f *folder) list(p string) (ListOutput, error) {
 			out.Truncated = true
 			break
 		}
-		id := path.Join(rel, d.Name())
-		e := ListEntry{Name: d.Name(), ID: id}
+		child := path.Join(rel, d.Name())
+		e := ListEntry{Name: d.Name(), ID: child}
 		var fi fs.FileInfo
 		if d.Type()&fs.ModeSymlink != 0 {
 			// A link is shown as what it points to, and only when that is inside the folder.
-			if f.check(id, id) != nil {
+			if f.check(child, child) != nil {
 				continue
 			}
-			fi, err = fs.Stat(f.fsys, id)
+			fi, err = f.root.Stat(child)
 		} else {
 			fi, err = d.Info()
 		}
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // removed while listing
-		}
 		switch {
 		case err != nil:
-			continue
+			continue // removed while listing, or unreadable
 		case fi.IsDir():
 			e.Type = "dir"
 		case fi.Mode().IsRegular():
 			e.Type, e.Size = "file", fi.Size()
 		default:
-			continue // devices, sockets, pipes
+			continue // pipes, sockets and devices cannot be read
 		}
 		out.Entries = append(out.Entries, e)
 	}
 	return out, nil
+}
+
+// readDir reads the entries of the open folder dir, sorted by name.
+func readDir(dir *os.File) ([]fs.DirEntry, error) {
+	entries, err := dir.ReadDir(-1)
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return entries, err
 }

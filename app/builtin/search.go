@@ -3,6 +3,7 @@ package builtin
 import (
 	"cmp"
 	"context"
+	"errors"
 	"io/fs"
 	"path"
 	"slices"
@@ -70,60 +71,105 @@ func (t *tools) search(ctx context.Context, _ *mcp.CallToolRequest, in SearchInp
 
 // search walks the folder (bounded) and returns the best-ranked files for query.
 func (f *folder) search(ctx context.Context, query string) ([]hit, error) {
-	terms := queryTerms(query)
-	var hits []hit
-	walked := 0
-	err := fs.WalkDir(f.fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == "." {
-				return err
-			}
-			return nil // unreadable entry: skip it, keep going
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
-		}
-		if p != "." && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return fs.SkipDir // .git and friends
-			}
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			// Symlinked files inside the folder are searched; symlinked folders are not
-			// walked (no loops), and links that leave the folder are skipped.
-			if f.check(p, p) != nil {
-				return nil
-			}
-			fi, err := fs.Stat(f.fsys, p)
-			if err != nil || !fi.Mode().IsRegular() {
-				return nil
-			}
-		} else if !d.Type().IsRegular() {
-			return nil
-		}
-		walked++
-		if walked > maxFilesWalked {
-			return fs.SkipAll
-		}
-		if h, ok := f.score(p, terms); ok {
-			hits = append(hits, h)
-		}
-		return nil
-	})
-	if err != nil {
+	w := &walk{f: f, ctx: ctx, terms: queryTerms(query)}
+	if err := w.dir("."); err != nil && !errors.Is(err, errWalkDone) {
 		return nil, err
 	}
-	slices.SortFunc(hits, func(a, b hit) int {
+	slices.SortFunc(w.hits, func(a, b hit) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return hits[:min(len(hits), maxResults)], nil
+	return w.hits[:min(len(w.hits), maxResults)], nil
+}
+
+// walk is one search's walk of the folder: depth first, in name order.
+type walk struct {
+	f     *folder
+	ctx   context.Context
+	terms []string
+	files int // files looked at
+	hits  []hit
+}
+
+// errWalkDone ends a walk that reached a bound.
+var errWalkDone = errors.New("search bound reached")
+
+// dir walks the folder p, which was seen to be a folder.
+func (w *walk) dir(p string) error {
+	d, _, err := w.f.openSeen(p, folderKind)
+	if err != nil {
+		if p == "." {
+			return explain(".", err)
+		}
+		return nil // unreadable, or replaced since it was seen: skip it
+	}
+	entries, _ := readDir(d)
+	d.Close()
+	for _, e := range entries {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		if strings.HasPrefix(e.Name(), ".") {
+			continue // hidden: .git and friends
+		}
+		child := path.Join(p, e.Name())
+		switch t := e.Type(); {
+		case t.IsDir():
+			if err := w.dir(child); err != nil {
+				return err
+			}
+		case t.IsRegular():
+			if err := w.file(child); err != nil {
+				return err
+			}
+		case t&fs.ModeSymlink != 0:
+			// Symlinked files inside the folder are searched; symlinked folders are not
+			// walked (no loops), and links that leave the folder are skipped.
+			if w.f.check(child, child) != nil {
+				continue
+			}
+			if fi, err := w.f.root.Stat(child); err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			if err := w.file(child); err != nil {
+				return err
+			}
+		}
+		// Pipes, sockets and devices are never opened.
+	}
+	return nil
+}
+
+// file looks at the file p, which was seen to be a regular file.
+func (w *walk) file(p string) error {
+	if w.files == maxFilesWalked {
+		return errWalkDone
+	}
+	w.files++
+	if h, ok := score(p, w.text(p), w.terms); ok {
+		w.hits = append(w.hits, h)
+	}
+	return nil
+}
+
+// text returns the content of the file p for searching, or "" when it cannot be read, is
+// binary or is too large.
+func (w *walk) text(p string) string {
+	file, fi, err := w.f.openSeen(p, regularFile)
+	if err != nil {
+		return "" // replaced since it was seen (by a pipe, say), or unreadable
+	}
+	defer file.Close()
+	if fi.Size() > maxSearchSize {
+		return ""
+	}
+	data, _, binary, err := readText(file, fi.Size(), maxSearchSize)
+	if err != nil || binary {
+		return ""
+	}
+	return string(data)
 }
 
 // queryTerms splits a query into distinct lower-case words.
@@ -139,17 +185,11 @@ func queryTerms(q string) []string {
 	return terms
 }
 
-// score ranks the file p against terms. With no terms every file matches with score 0.
-func (f *folder) score(p string, terms []string) (hit, bool) {
+// score ranks the file p, whose text is content, against terms. With no terms every
+// file matches with score 0.
+func score(p, content string, terms []string) (hit, bool) {
 	name := path.Base(p)
 	h := hit{SearchResult: SearchResult{ID: p, Title: name}}
-	var text []byte
-	if fi, err := fs.Stat(f.fsys, p); err == nil && fi.Size() <= maxSearchSize {
-		if data, _, _, binary, err := readText(f.fsys, p, maxSearchSize); err == nil && !binary {
-			text = data
-		}
-	}
-	content := string(text)
 	lower := strings.ToLower(content)
 	lowerName := strings.ToLower(name)
 	lowerDir := strings.ToLower(path.Dir(p))

@@ -15,17 +15,7 @@ import (
 func TestServer(t *testing.T) {
 	root, _ := fixture(t)
 	ctx := context.Background()
-	st, ct := mcp.NewInMemoryTransports()
-	ss, err := NewServer(root).Connect(ctx, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ss.Close()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
+	cs := connect(t, root)
 
 	lt, err := cs.ListTools(ctx, nil)
 	if err != nil {
@@ -85,6 +75,11 @@ func TestServer(t *testing.T) {
 	if _, ok := r["url"]; ok {
 		t.Errorf("result carries a url %q; the folder has none", r["url"])
 	}
+	var shape map[string]any
+	call("search", map[string]any{"query": "milk"}, &shape)
+	if len(shape) != 1 || shape["results"] == nil {
+		t.Errorf("search result has the fields %v, want only ChatGPT's \"results\"", shape)
+	}
 
 	var doc struct {
 		ID, Title, Text string
@@ -122,6 +117,25 @@ func TestServer(t *testing.T) {
 			t.Errorf("%s %v: IsError=%v %q, want a tool error containing %q", tc.tool, tc.args, res.IsError, text, tc.want)
 		}
 	}
+}
+
+// connect serves the built-in server over root and returns a go-sdk client session to it;
+// both end with the test.
+func connect(t *testing.T, root string) *mcp.ClientSession {
+	t.Helper()
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := NewServer(root).Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ss.Close() })
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
 }
 
 // canonical re-encodes a JSON document so that two encodings of one value compare equal.

@@ -2,9 +2,8 @@ package builtin
 
 import (
 	"bytes"
-	"errors"
 	"io"
-	"io/fs"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -17,49 +16,58 @@ const (
 	maxFetchSize = 1 << 20
 )
 
-// readText reads up to limit bytes of the file rel. It reports the file's size, whether
-// it was cut at limit, and whether it looks binary (a NUL byte in its first 8 KiB, or
-// bytes that are not UTF-8). A cut never splits a UTF-8 sequence.
-func readText(fsys fs.FS, rel string, limit int64) (text []byte, fi fs.FileInfo, truncated, binary bool, err error) {
-	f, err := fsys.Open(rel)
+// readText reads up to limit bytes of the open regular file r, whose size was size when
+// it was opened. It reports whether the text was cut at limit, and whether it looks binary
+// (a NUL byte in its first 8 KiB, or bytes that are not UTF-8); a binary file is read no
+// further than its first 8 KiB. A cut never splits a UTF-8 sequence.
+func readText(r io.Reader, size, limit int64) (text []byte, truncated, binary bool, err error) {
+	// One byte more than limit says whether there is more; size sets the buffer's capacity
+	// (a file that grows while read only makes it grow).
+	buf := make([]byte, 0, min(max(size, 0), limit)+1)
+	buf, eof, err := readUpTo(r, buf, min(limit+1, sniffLen))
 	if err != nil {
-		return nil, nil, false, false, err
+		return nil, false, false, err
 	}
-	defer f.Close()
-	fi, err = f.Stat()
-	if err != nil {
-		return nil, nil, false, false, err
+	if bytes.IndexByte(buf, 0) >= 0 {
+		return nil, false, true, nil
 	}
-	if fi.IsDir() {
-		return nil, fi, false, false, errIsDir
+	if !eof {
+		if buf, _, err = readUpTo(r, buf, limit+1); err != nil {
+			return nil, false, false, err
+		}
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fi, false, false, errNotRegular
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fi, false, false, err
-	}
-	if int64(len(data)) > limit {
-		data, truncated = data[:limit], true
+	if int64(len(buf)) > limit {
+		buf, truncated = buf[:limit], true
 		// Drop a rune split by the cut, so that the cut does not look like bad UTF-8.
-		for i := 1; i <= utf8.UTFMax && i <= len(data); i++ {
-			if utf8.RuneStart(data[len(data)-i]) {
-				if !utf8.FullRune(data[len(data)-i:]) {
-					data = data[:len(data)-i]
+		for i := 1; i <= utf8.UTFMax && i <= len(buf); i++ {
+			if utf8.RuneStart(buf[len(buf)-i]) {
+				if !utf8.FullRune(buf[len(buf)-i:]) {
+					buf = buf[:len(buf)-i]
 				}
 				break
 			}
 		}
 	}
-	return data, fi, truncated, isBinary(data), nil
+	if !utf8.Valid(buf) {
+		return nil, false, true, nil
+	}
+	return buf, truncated, false, nil
 }
 
-func isBinary(data []byte) bool {
-	return bytes.IndexByte(data[:min(len(data), sniffLen)], 0) >= 0 || !utf8.Valid(data)
+// readUpTo reads from r into buf until buf holds n bytes or r ends, and reports which.
+func readUpTo(r io.Reader, buf []byte, n int64) (_ []byte, eof bool, err error) {
+	for int64(len(buf)) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(n-int64(len(buf)), max(int64(cap(buf)), 512))))
+		}
+		m, err := r.Read(buf[len(buf):min(int64(cap(buf)), n)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, true, nil
+		}
+		if err != nil {
+			return buf, false, err
+		}
+	}
+	return buf, false, nil
 }
-
-var (
-	errIsDir      = errors.New("is a folder")
-	errNotRegular = errors.New("is not a regular file")
-)
