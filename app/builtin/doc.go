@@ -4,9 +4,22 @@
 //
 // [NewServer] builds a go-sdk server with three tools: search (file names and text content,
 // ranked), fetch (the full text of one file) and list (the entries of a folder). search and
-// fetch have the argument and result shapes ChatGPT's connectors and deep research expect,
-// and file ids are slash-separated paths relative to the folder. [EnsureFolder] creates the
-// folder with a short README the first time.
+// fetch have the argument and result shapes ChatGPT's connectors and deep research expect.
+// [EnsureFolder] creates the folder with a short README the first time.
+//
+// # Ids
+//
+// A file's id is its slash-separated path relative to the folder, unchanged when it is
+// valid UTF-8 (as nearly every name is: "notes/todo.md", "100%.txt", "Report%20final.pdf").
+// Linux allows any bytes in names, but JSON strings are UTF-8, so in an id each byte that
+// is not part of valid UTF-8 is written %XX (upper-case hex, 80 to FF), and a "%" that
+// would read as such an escape or as %25 is written %25: "caf\xe9.txt" (Latin-1) has the
+// id "caf%E9.txt", and a file really named "caf%E9.txt" has the id "caf%25E9.txt". The
+// encoding is a bijection between names and the ids it produces, so fetch(id) opens
+// exactly the file list or search gave that id for; other ids with escapes are refused.
+// Titles and list's names show U+FFFD for such bytes. See encodeID (id.go).
+//
+// # What is read
 //
 // No path leaves the folder: absolute paths and ".." are refused, every file is opened
 // through an [os.Root] (which refuses symlinks that resolve outside it), and symlinks are

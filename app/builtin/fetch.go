@@ -69,12 +69,13 @@ func (f *folder) fetch(id string) (FetchOutput, error) {
 	if truncated {
 		text += fmt.Sprintf("\n\n[MCP Share: this file is %s; only its first %s is shown above.]", formatSize(fi.Size()), formatSize(int64(len(data))))
 	}
+	canonical := encodeID(rel)
 	return FetchOutput{
-		ID:    rel,
-		Title: path.Base(rel),
+		ID:    canonical,
+		Title: displayName(path.Base(rel)),
 		Text:  text,
 		Metadata: FetchMetadata{
-			Path:      rel,
+			Path:      canonical,
 			Size:      fi.Size(),
 			Modified:  fi.ModTime().UTC().Format(time.RFC3339),
 			Truncated: truncated,

@@ -44,7 +44,11 @@ func (f *folder) Close() error { return f.root.Close() }
 // cleanID turns a tool's id argument into a slash-separated path relative to the folder
 // ("." for the folder itself), refusing anything that could name a place outside it.
 func cleanID(id string) (string, error) {
-	p := strings.TrimSpace(id)
+	raw, err := decodeID(id)
+	if err != nil {
+		return "", err
+	}
+	p := strings.TrimSpace(raw)
 	if p == "" || p == "." || p == "./" {
 		return ".", nil
 	}
@@ -56,11 +60,10 @@ func cleanID(id string) (string, error) {
 			return "", fmt.Errorf("%q contains \"..\"; only paths inside the shared folder can be read", id)
 		}
 	}
-	p = path.Clean(filepath.ToSlash(p))
-	if !fs.ValidPath(p) {
-		return "", fmt.Errorf("%q is not a valid path inside the shared folder", id)
+	if strings.IndexByte(p, 0) >= 0 {
+		return "", fmt.Errorf("%q contains a NUL byte, which no file name can hold", id)
 	}
-	return p, nil
+	return path.Clean(filepath.ToSlash(p)), nil
 }
 
 // check refuses a path whose symlinks resolve outside the folder, with a message that

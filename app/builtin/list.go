@@ -64,18 +64,19 @@ func (f *folder) list(p string) (ListOutput, error) {
 	if err != nil && len(entries) == 0 {
 		return ListOutput{}, explain(p, err)
 	}
-	out := ListOutput{Path: rel, Entries: []ListEntry{}}
+	out := ListOutput{Path: encodeID(rel), Entries: []ListEntry{}}
 	for _, d := range entries {
 		if len(out.Entries) == maxEntries {
 			out.Truncated = true
 			break
 		}
 		child := path.Join(rel, d.Name())
-		e := ListEntry{Name: d.Name(), ID: child}
+		id := encodeID(child)
+		e := ListEntry{Name: displayName(d.Name()), ID: id}
 		var fi fs.FileInfo
 		if d.Type()&fs.ModeSymlink != 0 {
 			// A link is shown as what it points to, and only when that is inside the folder.
-			if f.check(child, child) != nil {
+			if f.check(id, child) != nil {
 				continue
 			}
 			fi, err = f.root.Stat(child)

@@ -189,7 +189,7 @@ func queryTerms(q string) []string {
 // file matches with score 0.
 func score(p, content string, terms []string) (hit, bool) {
 	name := path.Base(p)
-	h := hit{SearchResult: SearchResult{ID: p, Title: name}}
+	h := hit{SearchResult: SearchResult{ID: encodeID(p), Title: displayName(name)}}
 	lower := strings.ToLower(content)
 	lowerName := strings.ToLower(name)
 	lowerDir := strings.ToLower(path.Dir(p))
