@@ -23,8 +23,7 @@
 //
 // No path leaves the folder: absolute paths and ".." are refused, every file is opened
 // through an [os.Root] (which refuses symlinks that resolve outside it), and symlinks are
-// also checked with filepath.EvalSymlinks so the refusal says why. Searching is bounded
-// (files walked, file size, result count); binary files are never returned as text.
+// also checked with filepath.EvalSymlinks so the refusal says why.
 //
 // Only regular files (and folders, for list and search's walk) are opened. Named pipes,
 // sockets and devices are refused before they are opened: an open(2) of a FIFO for reading
@@ -32,6 +31,13 @@
 // (stat, or the directory entry's type during a walk); since a path can be replaced
 // between that look and the open, the open is non-blocking where the platform has
 // O_NONBLOCK, and the opened file is checked again with fstat (open.go).
+//
+// Each call is bounded, whatever the folder holds (limits.go): list reads at most 4,000
+// entries of a folder and returns 1,000; search reads at most 10,000 directory entries,
+// looks at 5,000 files, walks 32 folders deep, reads 64 MiB of text (2 MiB of a file),
+// takes queries of 1 KiB and returns 20 results; fetch returns 1 MiB of a file; ids are at
+// most 4 KiB. A bound reached is said in the result (truncated), and every refusal is a
+// tool error that says what was refused and why. Binary files are never returned as text.
 //
 // The package does not write, rename or delete anything in the folder (apart from the
 // README written by EnsureFolder), does not index or watch it, and knows nothing of HTTP,

@@ -16,6 +16,7 @@ type folder struct {
 	dir      string // as configured
 	resolved string // dir with symlinks resolved, for containment checks
 	root     *os.Root
+	lim      limits
 }
 
 func openFolder(dir string) (*folder, error) {
@@ -36,7 +37,7 @@ func openFolder(dir string) (*folder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the shared folder %s cannot be opened: %w", dir, err)
 	}
-	return &folder{dir: dir, resolved: resolved, root: root}, nil
+	return &folder{dir: dir, resolved: resolved, root: root, lim: defaultLimits()}, nil
 }
 
 func (f *folder) Close() error { return f.root.Close() }

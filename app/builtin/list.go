@@ -2,6 +2,8 @@ package builtin
 
 import (
 	"context"
+	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -10,9 +12,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
-
-// maxEntries bounds what list returns of one folder.
-const maxEntries = 1000
 
 // ListInput is the argument of the list tool.
 type ListInput struct {
@@ -23,7 +22,7 @@ type ListInput struct {
 type ListOutput struct {
 	Path      string      `json:"path" jsonschema:"the folder listed, relative to the shared folder (\".\" for the top)"`
 	Entries   []ListEntry `json:"entries"`
-	Truncated bool        `json:"truncated,omitempty" jsonschema:"true when the folder holds more entries than were returned"`
+	Truncated bool        `json:"truncated,omitempty" jsonschema:"true when the folder holds more entries than were returned (list reads at most 4000 of one folder and returns at most 1000); use search to find files in it"`
 }
 
 // ListEntry is one file or subfolder.
@@ -60,13 +59,13 @@ func (f *folder) list(p string) (ListOutput, error) {
 		return ListOutput{}, explain(p, err)
 	}
 	defer dir.Close()
-	entries, err := readDir(dir)
+	entries, more, err := readDir(dir, f.lim.listScan)
 	if err != nil && len(entries) == 0 {
 		return ListOutput{}, explain(p, err)
 	}
-	out := ListOutput{Path: encodeID(rel), Entries: []ListEntry{}}
+	out := ListOutput{Path: encodeID(rel), Entries: []ListEntry{}, Truncated: more}
 	for _, d := range entries {
-		if len(out.Entries) == maxEntries {
+		if len(out.Entries) == f.lim.listEntries {
 			out.Truncated = true
 			break
 		}
@@ -98,9 +97,25 @@ func (f *folder) list(p string) (ListOutput, error) {
 	return out, nil
 }
 
-// readDir reads the entries of the open folder dir, sorted by name.
-func readDir(dir *os.File) ([]fs.DirEntry, error) {
-	entries, err := dir.ReadDir(-1)
+// readDir reads at most n entries of the open folder dir, sorted by name, and reports
+// whether it holds more. Reading stops at n, so a folder with a million entries costs no
+// more than one with n; which n entries are read then depends on the file system.
+func readDir(dir *os.File, n int) ([]fs.DirEntry, bool, error) {
+	var entries []fs.DirEntry
+	var err error
+	for len(entries) < n && err == nil {
+		var batch []fs.DirEntry
+		batch, err = dir.ReadDir(min(n-len(entries), 1024))
+		entries = append(entries, batch...)
+	}
+	more := false
+	if err == nil {
+		next, _ := dir.ReadDir(1)
+		more = len(next) > 0
+	}
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
 	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	return entries, err
+	return entries, more, err
 }

@@ -86,7 +86,7 @@ func TestNamesThatAreNotUTF8(t *testing.T) {
 				t.Errorf("fetch(%q) = %+v, want the text %q under id %q, title %q", c.id, out, c.text, c.id, c.title)
 			}
 			// search finds it by its text, under the same id.
-			hits, err := f.search(context.Background(), c.text)
+			hits, _, err := f.search(context.Background(), c.text)
 			if err != nil {
 				t.Fatal(err)
 			}

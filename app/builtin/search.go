@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"slices"
@@ -15,11 +16,10 @@ import (
 )
 
 const (
-	maxResults     = 20
-	maxFilesWalked = 5000
-	maxTerms       = 16
-	snippetBefore  = 80
-	snippetAfter   = 200
+	maxResults    = 20
+	maxTerms      = 16 // distinct words of a query that are looked for
+	snippetBefore = 80
+	snippetAfter  = 200
 	// Weights of the ranking: a word in the file name says more than one in its text.
 	nameWeight    = 10
 	dirWeight     = 3
@@ -35,6 +35,8 @@ type SearchInput struct {
 // SearchOutput is what search returns: the shape ChatGPT's connectors expect.
 type SearchOutput struct {
 	Results []SearchResult `json:"results"`
+	// Truncated is omitted when false, so the usual answer has exactly ChatGPT's shape.
+	Truncated bool `json:"truncated,omitempty" jsonschema:"true when the folder is larger than one search looks at, so that matching files may be missing"`
 }
 
 // SearchResult is one file found by search.
@@ -58,22 +60,26 @@ func (t *tools) search(ctx context.Context, _ *mcp.CallToolRequest, in SearchInp
 		return nil, SearchOutput{}, err
 	}
 	defer f.Close()
-	hits, err := f.search(ctx, in.Query)
+	hits, truncated, err := f.search(ctx, in.Query)
 	if err != nil {
 		return nil, SearchOutput{}, err
 	}
-	out := SearchOutput{Results: make([]SearchResult, 0, len(hits))}
+	out := SearchOutput{Results: make([]SearchResult, 0, len(hits)), Truncated: truncated}
 	for _, h := range hits {
 		out.Results = append(out.Results, h.SearchResult)
 	}
 	return nil, out, nil
 }
 
-// search walks the folder (bounded) and returns the best-ranked files for query.
-func (f *folder) search(ctx context.Context, query string) ([]hit, error) {
+// search walks the folder (bounded) and returns the best-ranked files for query, and
+// whether a bound of the walk was reached, so that files may have been left out.
+func (f *folder) search(ctx context.Context, query string) (hits []hit, truncated bool, err error) {
+	if len(query) > maxQueryLen {
+		return nil, false, fmt.Errorf("the query is %d bytes long; search takes queries of at most %d bytes (a few words work best)", len(query), maxQueryLen)
+	}
 	w := &walk{f: f, ctx: ctx, terms: queryTerms(query)}
-	if err := w.dir("."); err != nil && !errors.Is(err, errWalkDone) {
-		return nil, err
+	if err := w.dir(".", 0); err != nil && !errors.Is(err, errWalkDone) {
+		return nil, false, err
 	}
 	slices.SortFunc(w.hits, func(a, b hit) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
@@ -81,23 +87,30 @@ func (f *folder) search(ctx context.Context, query string) ([]hit, error) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return w.hits[:min(len(w.hits), maxResults)], nil
+	return w.hits[:min(len(w.hits), maxResults)], w.truncated, nil
 }
 
-// walk is one search's walk of the folder: depth first, in name order.
+// walk is one search's walk of the folder: depth first, in name order, within the bounds.
 type walk struct {
-	f     *folder
-	ctx   context.Context
-	terms []string
-	files int // files looked at
-	hits  []hit
+	f         *folder
+	ctx       context.Context
+	terms     []string
+	entries   int   // directory entries read, of any kind
+	files     int   // files looked at
+	textRead  int64 // bytes of content read
+	truncated bool  // a bound was reached: files may have been left out
+	hits      []hit
 }
 
 // errWalkDone ends a walk that reached a bound.
 var errWalkDone = errors.New("search bound reached")
 
-// dir walks the folder p, which was seen to be a folder.
-func (w *walk) dir(p string) error {
+// dir walks the folder p, depth folders below the top, which was seen to be a folder.
+func (w *walk) dir(p string, depth int) error {
+	if w.entries >= w.f.lim.walkEntries {
+		w.truncated = true
+		return errWalkDone
+	}
 	d, _, err := w.f.openSeen(p, folderKind)
 	if err != nil {
 		if p == "." {
@@ -105,8 +118,9 @@ func (w *walk) dir(p string) error {
 		}
 		return nil // unreadable, or replaced since it was seen: skip it
 	}
-	entries, _ := readDir(d)
+	entries, more, _ := readDir(d, w.f.lim.walkEntries-w.entries)
 	d.Close()
+	w.entries += len(entries)
 	for _, e := range entries {
 		if err := w.ctx.Err(); err != nil {
 			return err
@@ -117,7 +131,11 @@ func (w *walk) dir(p string) error {
 		child := path.Join(p, e.Name())
 		switch t := e.Type(); {
 		case t.IsDir():
-			if err := w.dir(child); err != nil {
+			if depth == w.f.lim.walkDepth {
+				w.truncated = true
+				continue
+			}
+			if err := w.dir(child, depth+1); err != nil {
 				return err
 			}
 		case t.IsRegular():
@@ -139,12 +157,17 @@ func (w *walk) dir(p string) error {
 		}
 		// Pipes, sockets and devices are never opened.
 	}
+	if more {
+		w.truncated = true
+		return errWalkDone
+	}
 	return nil
 }
 
 // file looks at the file p, which was seen to be a regular file.
 func (w *walk) file(p string) error {
-	if w.files == maxFilesWalked {
+	if w.files == w.f.lim.walkFiles {
+		w.truncated = true
 		return errWalkDone
 	}
 	w.files++
@@ -155,7 +178,7 @@ func (w *walk) file(p string) error {
 }
 
 // text returns the content of the file p for searching, or "" when it cannot be read, is
-// binary or is too large.
+// binary, is too large, or the walk has read as much text as it may.
 func (w *walk) text(p string) string {
 	file, fi, err := w.f.openSeen(p, regularFile)
 	if err != nil {
@@ -165,10 +188,18 @@ func (w *walk) text(p string) string {
 	if fi.Size() > maxSearchSize {
 		return ""
 	}
+	if fi.Size() > w.f.lim.searchText-w.textRead {
+		w.truncated = true
+		return ""
+	}
 	data, _, binary, err := readText(file, fi.Size(), maxSearchSize)
+	if binary {
+		w.textRead += min(fi.Size(), sniffLen)
+	}
 	if err != nil || binary {
 		return ""
 	}
+	w.textRead += int64(len(data))
 	return string(data)
 }
 

@@ -207,7 +207,7 @@ func TestSearchRanking(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			hits, err := f.search(context.Background(), tt.query)
+			hits, _, err := f.search(context.Background(), tt.query)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,22 +217,23 @@ func TestSearchRanking(t *testing.T) {
 		})
 	}
 
-	hits, _ := f.search(context.Background(), "milk")
+	hits, _, _ := f.search(context.Background(), "milk")
 	if len(hits) == 0 || hits[0].Text != "buy milk alpha alpha" || hits[0].Title != "inlink.md" {
 		t.Errorf("snippet/title = %+v", hits)
 	}
 	// An empty query lists files in path order.
-	hits, _ = f.search(context.Background(), "  ")
+	hits, _, _ = f.search(context.Background(), "  ")
 	if got := ids(hits); len(got) == 0 || got[0] != "README.md" || !slices.IsSorted(got) {
 		t.Errorf("empty query = %v", got)
 	}
 }
 
 func TestSearchBounds(t *testing.T) {
+	const walkFiles = 100 // lowered from maxFilesWalked, so that the test writes a few hundred files
 	root := t.TempDir()
-	for i := range maxFilesWalked + 5 {
+	for i := range walkFiles + 5 {
 		content := "hay"
-		if i == 0 || i == maxFilesWalked+4 {
+		if i == 0 || i == walkFiles+4 {
 			content = "needle"
 		}
 		write(t, filepath.Join(root, fmt.Sprintf("f%05d.txt", i)), content)
@@ -241,20 +242,21 @@ func TestSearchBounds(t *testing.T) {
 		write(t, filepath.Join(root, "a", fmt.Sprintf("many%02d.txt", i)), "many")
 	}
 	f := open(t, root)
-	hits, err := f.search(context.Background(), "needle")
+	f.lim.walkFiles = walkFiles
+	hits, truncated, err := f.search(context.Background(), "needle")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hits) != 1 || hits[0].ID != "f00000.txt" {
-		t.Errorf("search past the walk limit = %v, want only f00000.txt", hits)
+	if len(hits) != 1 || hits[0].ID != "f00000.txt" || !truncated {
+		t.Errorf("search past the walk limit = %v, truncated %v; want only f00000.txt, truncated", hits, truncated)
 	}
-	hits, _ = f.search(context.Background(), "many")
+	hits, _, _ = f.search(context.Background(), "many")
 	if len(hits) != maxResults {
 		t.Errorf("got %d results, want the cap %d", len(hits), maxResults)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := f.search(ctx, "many"); !errors.Is(err, context.Canceled) {
+	if _, _, err := f.search(ctx, "many"); !errors.Is(err, context.Canceled) {
 		t.Errorf("search with a cancelled context: %v", err)
 	}
 }
