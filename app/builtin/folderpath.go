@@ -76,7 +76,7 @@ func (f *folder) check(id, rel string) error {
 		return fmt.Errorf("%q does not exist in the shared folder (use search or list to find ids)", id)
 	}
 	if err != nil {
-		return fmt.Errorf("%q cannot be read: %w", id, err)
+		return explain(id, err)
 	}
 	if !within(f.resolved, full) {
 		return fmt.Errorf("%q is a link to a place outside the shared folder; only files inside it can be read", id)

@@ -341,6 +341,23 @@ func TestList(t *testing.T) {
 	}
 }
 
+// Errors go to a remote client: they name the id, never the folder's place on this computer.
+func TestErrorsKeepTheFolderPathLocal(t *testing.T) {
+	root, _ := fixture(t)
+	f := open(t, root)
+	long := strings.Repeat("x", 300) // longer than a file name may be
+	for _, call := range []func() error{
+		func() error { _, err := f.fetch(long); return err },
+		func() error { _, err := f.fetch("README.md/" + long); return err },
+		func() error { _, err := f.list(long); return err },
+	} {
+		err := call()
+		if err == nil || strings.Contains(err.Error(), root) || strings.Contains(err.Error(), f.resolved) {
+			t.Errorf("err = %v, want an error that does not name %s", err, root)
+		}
+	}
+}
+
 func TestMissingFolder(t *testing.T) {
 	_, err := openFolder(filepath.Join(t.TempDir(), "gone"))
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
