@@ -49,9 +49,11 @@ func newBackendClient(p *pool) *mcp.Client {
 			}
 			return r, nil
 		},
-		ToolListChangedHandler:     func(_ context.Context, req *mcp.ToolListChangedRequest) { p.listChanged(req.Session, kindTools) },
-		PromptListChangedHandler:   func(_ context.Context, req *mcp.PromptListChangedRequest) { p.listChanged(req.Session, kindPrompts) },
-		ResourceListChangedHandler: func(_ context.Context, req *mcp.ResourceListChangedRequest) { p.listChanged(req.Session, kindResources) },
+		ToolListChangedHandler:   func(_ context.Context, req *mcp.ToolListChangedRequest) { p.listChanged(req.Session, kindTools) },
+		PromptListChangedHandler: func(_ context.Context, req *mcp.PromptListChangedRequest) { p.listChanged(req.Session, kindPrompts) },
+		ResourceListChangedHandler: func(_ context.Context, req *mcp.ResourceListChangedRequest) {
+			p.listChanged(req.Session, kindResources)
+		},
 		ResourceUpdatedHandler: func(_ context.Context, req *mcp.ResourceUpdatedNotificationRequest) {
 			p.resourceUpdated(req.Params)
 		},
