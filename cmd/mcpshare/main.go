@@ -21,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mcpshare/mcpshare/app"
+	"github.com/mcpshare/mcpshare/app/childproc"
 	// Before Fyne's init: no "Error parsing user locale" lines with LANG=C.UTF-8.
 	_ "github.com/mcpshare/mcpshare/cmd/mcpshare/internal/fynelocale"
 )
@@ -48,6 +49,7 @@ const (
 )
 
 func main() {
+	childproc.RunSupervisorIfAsked() // first: a supervisor must not start the GUI
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
