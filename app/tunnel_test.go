@@ -276,7 +276,8 @@ func checkAdvertised(t *testing.T, hc *http.Client, origin string) {
 		}
 	}
 	resource := origin + "/mcp/files"
-	for _, p := range []string{"/.well-known/oauth-protected-resource/mcp/files", "/.well-known/oauth-protected-resource"} {
+	// The bare document is that of the all-servers endpoint /mcp.
+	for p, resource := range map[string]string{"/.well-known/oauth-protected-resource/mcp/files": resource, "/.well-known/oauth-protected-resource": origin + "/mcp"} {
 		code, _, body := do(t, hc, http.MethodGet, origin+p, "", nil, "")
 		if code != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", p, code, body)

@@ -26,7 +26,7 @@ type authRequest struct {
 	State         string
 	Challenge     string
 	Resource      string // resource URL
-	ResourceName  string
+	ResourceName  string // the shared server's name, or AllServers
 	Scope         string
 	Expires       time.Time
 	User          string // set once the password was right
@@ -142,7 +142,7 @@ func (s *Server) checkAuthorizeParams(q url.Values, origin string, req *authRequ
 	if len(resources) > 1 {
 		return oauthErr(http.StatusBadRequest, "invalid_target", "only one resource may be requested")
 	}
-	name, e := s.sharedResource(origin, q.Get("resource"))
+	name, e := s.requestedResource(origin, q.Get("resource"))
 	if e != nil {
 		return e
 	}
@@ -288,7 +288,7 @@ func (s *Server) finishAuthorization(req *authRequest, user string, approved boo
 func (s *Server) issueCode(req *authRequest, user string) (string, error) {
 	code := newSecret(prefixCode)
 	rec := codeRecord{
-		ClientID: req.ClientID, RedirectURI: req.RedirectURI, RedirectGiven: req.RedirectGiven,
+		ClientID: req.ClientID, ClientName: req.ClientName, RedirectURI: req.RedirectURI, RedirectGiven: req.RedirectGiven,
 		Challenge: req.Challenge, Resource: req.Resource, Scope: req.Scope, User: user,
 		Expires: s.now().Add(CodeTTL),
 	}

@@ -101,10 +101,15 @@ func TestLoginPageHeadersAndContent(t *testing.T) {
 	if h.Get("Cache-Control") != "no-store" || h.Get("X-Frame-Options") != "DENY" || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 		t.Fatalf("headers: %v", h)
 	}
-	for _, want := range []string{"Test Client", "127.0.0.1:9999", "files", `type="password"`} {
+	for _, want := range []string{"Test Client", "127.0.0.1:9999", "all the servers you share", `type="password"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("login page lacks %q", want)
 		}
+	}
+	q := authParams(c.ClientID, oauth2.GenerateVerifier())
+	q.Set("resource", e.resource("files"))
+	if _, body, _, _ := e.loginPage(t, q); !strings.Contains(body, "the server <strong>files</strong>") {
+		t.Errorf("login page for /mcp/files does not name it: %.600s", body)
 	}
 }
 
@@ -186,14 +191,14 @@ func TestAuthorizeDefaultsAndRedirectQuery(t *testing.T) {
 	if loc.Query().Get("keep") != "1" || loc.Query().Get("code") == "" || loc.Query().Has("state") {
 		t.Fatalf("redirect %s", loc)
 	}
-	// No resource and several servers: the first one; no scope: mcp.
+	// No resource and several servers: /mcp (see resources_test.go); no scope: mcp.
 	st, out, _ := e.token(t, url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
 		"code_verifier": {v}, "client_id": {c.ClientID}}, nil)
 	if st != 200 || out["scope"] != "mcp" {
 		t.Fatalf("token %d %v", st, out)
 	}
-	if resp, _ := e.mcpGet(t, "files", out["access_token"].(string), nil); resp.StatusCode != 200 {
-		t.Fatalf("default resource is not files: %d", resp.StatusCode)
+	if resp, _ := e.mcpGet(t, AllServers, out["access_token"].(string), nil); resp.StatusCode != 200 {
+		t.Fatalf("default resource is not /mcp: %d", resp.StatusCode)
 	}
 	// Loopback port may differ for registered loopback redirect URIs (RFC 8252 §7.3).
 	q = authParams(c.ClientID, v)
@@ -240,7 +245,7 @@ func TestPolicyAskApproveDenyTimeout(t *testing.T) {
 		}
 		p := e.s.PendingSignIns()
 		if len(p) != 1 || p[0].User != testUser || p[0].ClientName != "Test Client" || p[0].RedirectHost != "127.0.0.1:9999" ||
-			p[0].Resource != e.resource("files") || p[0].RemoteAddr != "127.0.0.1" || p[0].Decision != DecisionPending {
+			p[0].Resource != e.resource(AllServers) || p[0].RemoteAddr != "127.0.0.1" || p[0].Decision != DecisionPending {
 			t.Fatalf("pending: %+v", p)
 		}
 		if status(st) != DecisionPending {

@@ -99,6 +99,15 @@ func (c *clientRecord) displayNameFor(redirect string) string {
 	return c.displayName()
 }
 
+// clientNameTx is the display name of a stored client, "" when it is gone.
+func clientNameTx(tx *bbolt.Tx, id string) string {
+	var c clientRecord
+	if ok, err := getJSON(tx, bucketClients, []byte(id), &c); err != nil || !ok {
+		return ""
+	}
+	return c.displayName()
+}
+
 func isLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true

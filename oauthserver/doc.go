@@ -2,7 +2,8 @@
 // of the shared MCP URLs.
 //
 // It issues opaque tokens to ChatGPT, Claude and other MCP clients for the resources
-// <origin>/mcp/<name>, one per shared server, and checks them in front of each MCP endpoint.
+// <origin>/mcp/<name>, one per shared server, and <origin>/mcp (AllServers), the endpoint
+// that reaches them all; it checks them in front of each MCP endpoint.
 // It does not serve MCP itself, run local servers, open tunnels or show any window: the app
 // wires it to those and answers its sign-in approvals.
 //
@@ -20,7 +21,10 @@
 //   - approvals.go: approval policies and the queue of sign-ins the app approves or denies.
 //   - token.go: the token endpoint: code exchange with PKCE S256 and refresh rotation.
 //   - revoke.go: token revocation (RFC 7009).
-//   - guard.go: Protect, the bearer-token check in front of an MCP URL.
+//   - resources.go: the resource rule (RFC 8707): which resource a request gets, which
+//     audience a token may have, where it is accepted.
+//   - guard.go: Protect, the bearer-token check in front of an MCP URL, and the
+//     auth.TokenInfo it hands on.
 //   - users.go: users with argon2id password hashes; failed-login rate limits.
 //   - store.go: the bbolt records; tokens, codes and secrets are stored as SHA-256 only.
 //   - server.go: Config, New, Routes (every route in one place) and the expiry sweeper.
@@ -28,8 +32,10 @@
 //
 // Rules worth knowing:
 //
-//   - When an authorization request names no resource, the first name returned by
-//     Config.Resources is used (the only one, when one server is shared).
+//   - An authorization request that names no resource gets <origin>/mcp, never one server
+//     chosen for it. A token for <origin>/mcp is accepted at every <origin>/mcp/<name> (it
+//     reaches them all through /mcp anyway); a token for one server opens no other, nor /mcp.
+//     The bare /.well-known/oauth-protected-resource is the metadata of /mcp.
 //   - The pre-registered client authenticates with client_secret_post or client_secret_basic,
 //     and may redirect to ChatGPT's and Claude's callbacks or to loopback http on any port.
 //     Registered clients must redirect to a registered URI exactly, except that the port of a

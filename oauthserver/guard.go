@@ -19,16 +19,17 @@ const (
 	mcpAllowMethods  = "GET, POST, DELETE, OPTIONS"
 )
 
-// tokenInfo is what a verified access token says.
-type tokenInfo struct {
-	User    string
-	Scopes  []string
-	Expires time.Time
-}
+// Keys of auth.TokenInfo.Extra that Protect sets for the handler behind it.
+const (
+	InfoClientID   = "client_id"   // string: the OAuth client the token was issued to
+	InfoClientName = "client_name" // string: the client's name as shown at its sign-in
+	InfoResource   = "resource"    // string: the token's audience URL (<origin>/mcp or <origin>/mcp/NAME)
+)
 
-// verifyAccessToken checks a bearer token for resource: known (by hash), an access token, not
-// expired, issued for exactly this resource URL. Scope is checked by the caller.
-func (s *Server) verifyAccessToken(token, resource string) (*tokenInfo, *Error) {
+// verifyAccessToken checks a bearer token for the resource name on origin: known (by hash),
+// an access token, not expired, and issued for a resource accepted there (audienceAccepted).
+// Scope is checked by the caller.
+func (s *Server) verifyAccessToken(token, origin, name string) (*auth.TokenInfo, *Error) {
 	invalid := func(d string) *Error { return oauthErr(http.StatusUnauthorized, "invalid_token", d) }
 	if !strings.HasPrefix(token, prefixAccess) {
 		return nil, invalid("the access token is not valid")
@@ -38,6 +39,9 @@ func (s *Server) verifyAccessToken(token, resource string) (*tokenInfo, *Error) 
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		var err error
 		ok, err = getJSON(tx, bucketTokens, hashToken(token), &t)
+		if ok && t.ClientName == "" { // issued before tokens kept the name
+			t.ClientName = clientNameTx(tx, t.ClientID)
+		}
 		return err
 	})
 	switch {
@@ -47,10 +51,13 @@ func (s *Server) verifyAccessToken(token, resource string) (*tokenInfo, *Error) 
 		return nil, invalid("the access token is unknown or revoked")
 	case !s.now().Before(t.Expires):
 		return nil, invalid("the access token expired")
-	case t.Resource != resource:
+	case !audienceAccepted(t.Resource, origin, name):
 		return nil, invalid("the access token was issued for another resource")
 	}
-	return &tokenInfo{User: t.User, Scopes: strings.Fields(t.Scope), Expires: t.Expires}, nil
+	return &auth.TokenInfo{
+		UserID: t.User, Scopes: strings.Fields(t.Scope), Expiration: t.Expires,
+		Extra: map[string]any{InfoClientID: t.ClientID, InfoClientName: t.ClientName, InfoResource: t.Resource},
+	}, nil
 }
 
 // bearerToken returns the token of an "Authorization: Bearer" header (never a query
@@ -81,13 +88,30 @@ func challenge(errCode, description, prm string) string {
 	return fmt.Sprintf(`Bearer error=%q, error_description=%q, resource_metadata=%q, scope=%q`, errCode, description, prm, ScopeMCP)
 }
 
-// Protect guards the resource <origin>/mcp/<name>. In order: Host allowlist (421), Origin
-// header (403 unless allowed), CORS and OPTIONS (before any authentication), 404 when name is
-// not shared, then the bearer token: 401 without one or with a bad, expired, revoked or
-// foreign one, 403 without the "mcp" scope, each with the WWW-Authenticate of PROTOCOL.md.
-// On success the context carries the go-sdk's auth.TokenInfo (UserID = user name) and next
-// is called; the Authorization header is left for next to ignore (bridges must not forward it).
+// Protect guards the resource name: <origin>/mcp/<name>, or <origin>/mcp for AllServers. In
+// order: Host allowlist (421), Origin header (403 unless allowed), CORS and OPTIONS (before
+// any authentication), 404 when name is not shared (AllServers: when nothing is), then the
+// bearer token: 401 without one or with a bad, expired, revoked or foreign one, 403 without
+// the "mcp" scope, each with the WWW-Authenticate of PROTOCOL.md. A token for <origin>/mcp is
+// accepted at every <origin>/mcp/<name>; a token for one server opens no other.
+//
+// On success the context carries the go-sdk's auth.TokenInfo: UserID is the user name, and
+// Extra holds InfoClientID, InfoClientName and InfoResource. The Authorization header is left
+// for next to ignore (it must never be forwarded).
+//
+// Protect is called once per resource when the routes are built; everything it checks, it
+// checks per request, so servers shared or unshared later are answered right.
 func (s *Server) Protect(name string, next http.Handler) http.Handler {
+	// The SDK keeps its context key private; RequireBearerToken is the way to set it. The
+	// token is verified before (so that refusals carry our challenge and JSON body), and the
+	// verifier only hands the result over. Expiry was checked against Config.Now; the skew
+	// keeps the SDK's own check against the wall clock from overruling it.
+	withInfo := auth.RequireBearerToken(func(_ context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
+		if ti, ok := r.Context().Value(verifiedKey{}).(*auth.TokenInfo); ok {
+			return ti, nil
+		}
+		return nil, auth.ErrInvalidToken
+	}, &auth.RequireBearerTokenOptions{ClockSkew: 100 * 365 * 24 * time.Hour})(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r, ok := s.withOrigin(w, r)
 		if !ok {
@@ -108,7 +132,7 @@ func (s *Server) Protect(name string, next http.Handler) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		if !slices.Contains(s.resources(), name) {
+		if !s.isShared(name) {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "this server is not shared"})
 			return
 		}
@@ -119,7 +143,7 @@ func (s *Server) Protect(name string, next http.Handler) http.Handler {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized", "error_description": "a bearer token is required"})
 			return
 		}
-		info, e := s.verifyAccessToken(token, resourceURL(origin, name))
+		info, e := s.verifyAccessToken(token, origin, name)
 		if e == nil && !slices.Contains(info.Scopes, ScopeMCP) {
 			e = oauthErr(http.StatusForbidden, "insufficient_scope", "the access token lacks the mcp scope")
 		}
@@ -130,13 +154,9 @@ func (s *Server) Protect(name string, next http.Handler) http.Handler {
 			writeError(w, e)
 			return
 		}
-		ti := &auth.TokenInfo{UserID: info.User, Scopes: info.Scopes, Expiration: info.Expires}
-		// The SDK keeps its context key private; RequireBearerToken is the way to set it. The
-		// token is already verified, so the verifier just hands over the result. The SDK checks
-		// the expiry against the wall clock; the skew makes it agree with Config.Now.
-		sdk := auth.RequireBearerToken(func(context.Context, string, *http.Request) (*auth.TokenInfo, error) {
-			return ti, nil
-		}, &auth.RequireBearerTokenOptions{ClockSkew: time.Since(s.now()) + time.Minute})
-		sdk(next).ServeHTTP(w, r)
+		withInfo.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verifiedKey{}, info)))
 	})
 }
+
+// verifiedKey carries the TokenInfo of a verified token from Protect to its SDK wrapper.
+type verifiedKey struct{}

@@ -20,8 +20,8 @@ import (
 func TestGuardRefusals(t *testing.T) {
 	e := newEnv(t, PolicyPassword, "files", "notes")
 	c := e.registerClient(t, AuthNone)
-	good, _ := e.tokens(t, c.ClientID)
-	revoked, revokedRT := e.tokens(t, c.ClientID)
+	good, _ := e.tokensFor(t, c.ClientID, e.resource("files"))
+	revoked, revokedRT := e.tokensFor(t, c.ClientID, e.resource("files"))
 	if st, _, _ := e.token(t, url.Values{}, nil); st == 200 {
 		t.Fatal("empty token request accepted")
 	}
@@ -230,9 +230,14 @@ func loginFetcher(e *env, user, password string) auth.AuthorizationCodeFetcher {
 
 func callWhoami(t *testing.T, e *env, h auth.OAuthHandler) string {
 	t.Helper()
+	return callWhoamiAt(t, e.resource("files"), h)
+}
+
+func callWhoamiAt(t *testing.T, endpoint string, h auth.OAuthHandler) string {
+	t.Helper()
 	ctx := context.Background()
 	client := mcp.NewClient(&mcp.Implementation{Name: "go-sdk-test", Version: "1"}, nil)
-	sess, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: e.resource("files"), OAuthHandler: h}, nil)
+	sess, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, OAuthHandler: h}, nil)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -267,6 +272,21 @@ func TestFlowGoSDKClient(t *testing.T) {
 			}
 		})
 	}
+	t.Run("dcr none at /mcp", func(t *testing.T) {
+		h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
+			RedirectURL: testRedirect,
+			DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
+				RedirectURIs: []string{testRedirect}, ClientName: "go-sdk all", TokenEndpointAuthMethod: AuthNone,
+			}},
+			AuthorizationCodeFetcher: loginFetcher(e, testUser, testPassword),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := callWhoamiAt(t, e.resource(AllServers), h); got != "user="+testUser {
+			t.Fatalf("tool said %q", got)
+		}
+	})
 	t.Run("preregistered", func(t *testing.T) {
 		id, secret, _, err := e.s.EnsurePreregisteredClient()
 		if err != nil {

@@ -113,8 +113,13 @@ func newEnv(t testing.TB, policy Policy, resources ...string) *env {
 	}
 	mux := http.NewServeMux()
 	s.Routes(mux)
+	// Each guard is built once, as the app does, before or after its server is shared.
+	behind := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.nextHandler().ServeHTTP(w, r) })
+	mux.Handle("/mcp", s.Protect(AllServers, behind))
+	var guards sync.Map // name -> http.Handler
 	mux.Handle("/mcp/{name}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.Protect(r.PathValue("name"), e.nextHandler()).ServeHTTP(w, r)
+		g, _ := guards.LoadOrStore(r.PathValue("name"), s.Protect(r.PathValue("name"), behind))
+		g.(http.Handler).ServeHTTP(w, r)
 	}))
 	e.ts = httptest.NewServer(origins.Handler(mux))
 	t.Cleanup(e.ts.Close)
@@ -137,7 +142,8 @@ func whoami() http.Handler {
 	})
 }
 
-func (e *env) resource(name string) string { return e.origin + "/mcp/" + name }
+// resource is the URL of the shared server name, or of /mcp for AllServers.
+func (e *env) resource(name string) string { return resourceURL(e.origin, name) }
 
 // registerClient registers a client with the given auth method and redirect URI.
 func (e *env) registerClient(t testing.TB, method string, redirects ...string) registrationResponse {
@@ -233,10 +239,20 @@ func (e *env) authorize(t testing.TB, q url.Values) *url.URL {
 	return loc
 }
 
-// code runs an authorization for client and returns the code.
+// code runs an authorization for client that names no resource and returns the code.
 func (e *env) code(t testing.TB, clientID, verifier string) string {
 	t.Helper()
-	loc := e.authorize(t, authParams(clientID, verifier))
+	return e.codeFor(t, clientID, verifier, "")
+}
+
+// codeFor runs an authorization for client naming resource ("": none) and returns the code.
+func (e *env) codeFor(t testing.TB, clientID, verifier, resource string) string {
+	t.Helper()
+	q := authParams(clientID, verifier)
+	if resource != "" {
+		q.Set("resource", resource)
+	}
+	loc := e.authorize(t, q)
 	c := loc.Query().Get("code")
 	if c == "" {
 		t.Fatalf("no code in %s", loc)
@@ -262,13 +278,25 @@ func (e *env) token(t testing.TB, form url.Values, basic []string) (int, map[str
 	return resp.StatusCode, out, resp.Header
 }
 
-// tokens runs the whole flow for a public client and returns access and refresh tokens.
+// tokens runs the whole flow for a public client naming no resource (so for /mcp) and
+// returns access and refresh tokens.
 func (e *env) tokens(t testing.TB, clientID string) (access, refresh string) {
 	t.Helper()
+	return e.tokensFor(t, clientID, "")
+}
+
+// tokensFor runs the whole flow for a public client naming resource ("": none) on both
+// requests and returns access and refresh tokens.
+func (e *env) tokensFor(t testing.TB, clientID, resource string) (access, refresh string) {
+	t.Helper()
 	v := oauth2.GenerateVerifier()
-	c := e.code(t, clientID, v)
-	st, out, _ := e.token(t, url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {testRedirect},
-		"code_verifier": {v}, "client_id": {clientID}}, nil)
+	c := e.codeFor(t, clientID, v, resource)
+	f := url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {testRedirect},
+		"code_verifier": {v}, "client_id": {clientID}}
+	if resource != "" {
+		f.Set("resource", resource)
+	}
+	st, out, _ := e.token(t, f, nil)
 	if st != 200 {
 		t.Fatalf("token: %d %v", st, out)
 	}
@@ -278,7 +306,7 @@ func (e *env) tokens(t testing.TB, clientID string) (access, refresh string) {
 // mcpGet calls the protected resource name with token.
 func (e *env) mcpGet(t testing.TB, name, token string, hdr map[string]string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", e.origin+"/mcp/"+name, nil)
+	req, _ := http.NewRequest("GET", e.resource(name), nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

@@ -56,19 +56,19 @@ type resourceMetadata struct {
 	ResourceName           string   `json:"resource_name,omitempty"`
 }
 
+// prMetadata is the metadata of the resource name (a shared server, or AllServers) on origin.
 func prMetadata(origin, name string) resourceMetadata {
+	display := name
+	if name == AllServers {
+		display = "All shared servers"
+	}
 	return resourceMetadata{
 		Resource:               resourceURL(origin, name),
 		AuthorizationServers:   []string{origin},
 		ScopesSupported:        []string{ScopeMCP},
 		BearerMethodsSupported: []string{"header"},
-		ResourceName:           name,
+		ResourceName:           display,
 	}
-}
-
-// prmURL is the path-inserted metadata URL of a resource (RFC 9728 §3.1).
-func prmURL(origin, name string) string {
-	return origin + "/.well-known/oauth-protected-resource/mcp/" + name
 }
 
 func (s *Server) handleASMetadata(w http.ResponseWriter, r *http.Request) {
@@ -76,21 +76,11 @@ func (s *Server) handleASMetadata(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, asMetadata(OriginFromContext(r.Context())))
 }
 
-// handlePRM serves the metadata of /mcp/{name}, or of the only shared server at the bare URL.
+// handlePRM serves the metadata of /mcp/{name}; without a name (the path-inserted URL of
+// /mcp, and the bare well-known URL) that of AllServers. Resources not shared right now get 404.
 func (s *Server) handlePRM(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	names := s.resources()
-	found := false
-	if name == "" {
-		if len(names) == 1 {
-			name, found = names[0], true
-		}
-	} else {
-		for _, n := range names {
-			found = found || n == name
-		}
-	}
-	if !found {
+	if !s.isShared(name) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "no such shared server"})
 		return
 	}

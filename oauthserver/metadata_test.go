@@ -57,15 +57,24 @@ func TestASMetadata(t *testing.T) {
 func TestPRM(t *testing.T) {
 	e := newEnv(t, PolicyPassword, "files")
 	o := e.origin
-	want := map[string]any{"resource": o + "/mcp/files", "authorization_servers": []any{o},
-		"scopes_supported": []any{"mcp"}, "bearer_methods_supported": []any{"header"}, "resource_name": "files"}
-	for _, path := range []string{"/.well-known/oauth-protected-resource/mcp/files", "/.well-known/oauth-protected-resource"} {
-		resp, got := getJSONDoc(t, "GET", o+path, "")
-		if resp.StatusCode != 200 || !reflect.DeepEqual(got, want) {
-			t.Fatalf("%s: %d %v", path, resp.StatusCode, got)
+	doc := func(resource, name string) map[string]any {
+		return map[string]any{"resource": resource, "authorization_servers": []any{o},
+			"scopes_supported": []any{"mcp"}, "bearer_methods_supported": []any{"header"}, "resource_name": name}
+	}
+	all := doc(o+"/mcp", "All shared servers")
+	for _, one := range [][]string{{"files"}, {"files", "notes"}} {
+		e.setResources(one...)
+		for path, want := range map[string]map[string]any{
+			"/.well-known/oauth-protected-resource/mcp/files": doc(o+"/mcp/files", "files"),
+			"/.well-known/oauth-protected-resource/mcp":       all,
+			"/.well-known/oauth-protected-resource":           all, // the bare URL is /mcp's, however many are shared
+		} {
+			resp, got := getJSONDoc(t, "GET", o+path, "")
+			if resp.StatusCode != 200 || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%v shared, %s: %d %v", one, path, resp.StatusCode, got)
+			}
 		}
 	}
-	e.setResources("files", "notes")
 	tests := []struct {
 		method, path string
 		status       int
@@ -74,8 +83,9 @@ func TestPRM(t *testing.T) {
 		{"HEAD", "/.well-known/oauth-protected-resource/mcp/notes", 200},
 		{"OPTIONS", "/.well-known/oauth-protected-resource/mcp/notes", 204},
 		{"POST", "/.well-known/oauth-protected-resource/mcp/notes", 405},
-		{"GET", "/.well-known/oauth-protected-resource", 404}, // two servers: no bare document
+		{"HEAD", "/.well-known/oauth-protected-resource/mcp", 200},
 		{"GET", "/.well-known/oauth-protected-resource/mcp/other", 404},
+		{"GET", "/.well-known/oauth-protected-resource/mcp/", 404},
 		{"GET", "/.well-known/oauth-authorization-server/mcp/files", 404},
 		{"GET", "/.well-known/unknown", 404},
 		{"HEAD", "/.well-known/oauth-authorization-server", 200},
@@ -91,5 +101,12 @@ func TestPRM(t *testing.T) {
 	}
 	if resp, _ := getJSONDoc(t, "GET", o+"/.well-known/oauth-authorization-server", "evil.example"); resp.StatusCode != 421 {
 		t.Fatalf("host not allowed: %d", resp.StatusCode)
+	}
+	// Nothing shared: /mcp is no resource either.
+	e.setResources()
+	for _, path := range []string{"/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource/mcp/files"} {
+		if resp, _ := getJSONDoc(t, "GET", o+path, ""); resp.StatusCode != 404 {
+			t.Errorf("nothing shared, %s: %d", path, resp.StatusCode)
+		}
 	}
 }

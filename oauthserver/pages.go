@@ -55,7 +55,7 @@ func (s *Server) renderError(w http.ResponseWriter, e *pageError) {
 func (s *Server) renderLogin(w http.ResponseWriter, status int, req *authRequest, user, message string) {
 	s.render(w, status, "login.html", map[string]any{
 		"Title": "Sign in", "ClientName": req.ClientName, "RedirectHost": req.redirectHost(),
-		"Resource": req.ResourceName, "ID": req.ID, "CSRF": s.csrfToken(req.ID), "User": user, "Message": message,
+		"Resource": req.ResourceName, "AllServers": req.ResourceName == AllServers, "ID": req.ID, "CSRF": s.csrfToken(req.ID), "User": user, "Message": message,
 	})
 }
 

@@ -36,7 +36,8 @@ type Config struct {
 	// Origins is the Host allowlist; every advertised URL is built from the matched origin.
 	Origins *Origins
 	// Resources returns the names of the servers shared right now; each is the protected
-	// resource <origin>/mcp/<name>. The first one is the default resource (see doc.go).
+	// resource <origin>/mcp/<name>, and while there is one, <origin>/mcp (AllServers) is a
+	// protected resource too: the default of requests that name none.
 	Resources func() []string
 	// Policy decides what happens after a correct password; "" means PolicyAsk.
 	Policy Policy
@@ -144,8 +145,9 @@ func (s *Server) currentPolicy() Policy {
 	return s.policy
 }
 
-// Routes registers every route of the authorization server on mux. The MCP URLs themselves
-// are the caller's: wrap each with Protect.
+// Routes registers every route of the authorization server on mux, the protected resource
+// metadata of /mcp and of each /mcp/NAME included. The MCP URLs themselves are the caller's:
+// wrap /mcp with Protect(AllServers, …) and each /mcp/NAME with Protect(NAME, …).
 func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /authorize", s.handleAuthorize)
 	mux.HandleFunc("POST /authorize", s.handleLogin)
@@ -157,6 +159,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("/.well-known/oauth-authorization-server", s.api(http.MethodGet, s.handleASMetadata))
 	mux.Handle("/.well-known/openid-configuration", s.api(http.MethodGet, s.handleASMetadata))
 	mux.Handle("/.well-known/oauth-protected-resource/mcp/{name}", s.api(http.MethodGet, s.handlePRM))
+	mux.Handle("/.well-known/oauth-protected-resource/mcp", s.api(http.MethodGet, s.handlePRM))
 	mux.Handle("/.well-known/oauth-protected-resource", s.api(http.MethodGet, s.handlePRM))
 	mux.Handle("/.well-known/", s.api(http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "no such metadata document"})
@@ -204,26 +207,6 @@ func (s *Server) withOrigin(w http.ResponseWriter, r *http.Request) (*http.Reque
 		return r, false
 	}
 	return r.WithContext(context.WithValue(r.Context(), originKey{}, origin)), true
-}
-
-func resourceURL(origin, name string) string { return origin + "/mcp/" + name }
-
-// sharedResource returns the name of the shared server whose resource URL (on origin) is
-// resource; an empty resource means the default one (the first shared server).
-func (s *Server) sharedResource(origin, resource string) (string, *Error) {
-	names := s.resources()
-	if len(names) == 0 {
-		return "", oauthErr(http.StatusBadRequest, "invalid_target", "no server is shared right now")
-	}
-	if resource == "" {
-		return names[0], nil
-	}
-	for _, n := range names {
-		if resource == resourceURL(origin, n) {
-			return n, nil
-		}
-	}
-	return "", oauthErr(http.StatusBadRequest, "invalid_target", "resource is not a server shared here")
 }
 
 // remoteHost is the address of the peer. It is never taken from X-Forwarded-For or similar

@@ -47,6 +47,7 @@ type clientRecord struct {
 
 type codeRecord struct {
 	ClientID      string    `json:"client_id"`
+	ClientName    string    `json:"client_name,omitempty"` // as shown at the sign-in
 	RedirectURI   string    `json:"redirect_uri"`
 	RedirectGiven bool      `json:"redirect_given"` // redirect_uri was in the authorization request
 	Challenge     string    `json:"challenge"`
@@ -61,12 +62,13 @@ type codeRecord struct {
 // grantRecord is one user's consent to one client for one resource; every token hangs off a grant
 // and revoking it removes them all.
 type grantRecord struct {
-	ID       string    `json:"id"`
-	ClientID string    `json:"client_id"`
-	User     string    `json:"user"`
-	Resource string    `json:"resource"`
-	Scope    string    `json:"scope"`
-	Created  time.Time `json:"created"`
+	ID         string    `json:"id"`
+	ClientID   string    `json:"client_id"`
+	ClientName string    `json:"client_name,omitempty"` // as shown at the sign-in
+	User       string    `json:"user"`
+	Resource   string    `json:"resource"`
+	Scope      string    `json:"scope"`
+	Created    time.Time `json:"created"`
 }
 
 const (
@@ -75,14 +77,15 @@ const (
 )
 
 type tokenRecord struct {
-	Kind     string    `json:"kind"`
-	GrantID  string    `json:"grant_id"`
-	ClientID string    `json:"client_id"`
-	User     string    `json:"user"`
-	Resource string    `json:"resource"`
-	Scope    string    `json:"scope"`
-	Created  time.Time `json:"created"`
-	Expires  time.Time `json:"expires"`
+	Kind       string    `json:"kind"`
+	GrantID    string    `json:"grant_id"`
+	ClientID   string    `json:"client_id"`
+	ClientName string    `json:"client_name,omitempty"`
+	User       string    `json:"user"`
+	Resource   string    `json:"resource"` // the audience: the grant's resource, or one it covers
+	Scope      string    `json:"scope"`
+	Created    time.Time `json:"created"`
+	Expires    time.Time `json:"expires"`
 	// Refresh rotation: Parent is the refresh token this one replaced, until this one is first
 	// used; Child is the one that replaced this one; Superseded marks a refresh token whose
 	// successor has been used, so any further use is a replay.

@@ -161,8 +161,10 @@ func (s *Server) exchangeCode(c *clientRecord, req tokenRequest) (*tokenResponse
 			return invalidGrant("redirect_uri does not match the authorization request"), nil
 		case subtle.ConstantTimeCompare([]byte(s256(req.CodeVerifier)), []byte(code.Challenge)) != 1:
 			return invalidGrant("code_verifier does not match the code_challenge"), nil
-		case req.Resource != "" && req.Resource != code.Resource:
-			return oauthErr(http.StatusBadRequest, "invalid_target", "resource does not match the authorization request"), nil
+		}
+		audience, e := s.audienceFor(code.Resource, req.Resource)
+		if e != nil {
+			return e, nil
 		}
 		if req.Scope != "" {
 			if sc, e := normalizeScope(req.Scope); e != nil || sc != code.Scope {
@@ -173,7 +175,7 @@ func (s *Server) exchangeCode(c *clientRecord, req tokenRequest) (*tokenResponse
 		if tx.Bucket(bucketUsers).Get([]byte(code.User)) == nil {
 			return invalidGrant("the user of this authorization no longer exists"), nil
 		}
-		g := grantRecord{ID: newID(), ClientID: c.ID, User: code.User, Resource: code.Resource, Scope: code.Scope, Created: now}
+		g := grantRecord{ID: newID(), ClientID: c.ID, ClientName: code.ClientName, User: code.User, Resource: code.Resource, Scope: code.Scope, Created: now}
 		if err := putJSON(tx, bucketGrants, []byte(g.ID), g); err != nil {
 			return serverError(), nil
 		}
@@ -181,7 +183,7 @@ func (s *Server) exchangeCode(c *clientRecord, req tokenRequest) (*tokenResponse
 		if err := putJSON(tx, bucketCodes, key, code); err != nil {
 			return serverError(), nil
 		}
-		r, err := issueTokensTx(tx, g, nil, now)
+		r, err := issueTokensTx(tx, g, audience, nil, now)
 		if err != nil {
 			return serverError(), nil
 		}
@@ -195,14 +197,18 @@ func (s *Server) exchangeCode(c *clientRecord, req tokenRequest) (*tokenResponse
 	return resp, nil
 }
 
-// issueTokensTx stores a new access token and a new refresh token for grant g, and marks
-// the client as used (unused clients expire). parent is the refresh token being rotated
-// out, if any.
-func issueTokensTx(tx *bbolt.Tx, g grantRecord, parent []byte, now time.Time) (*tokenResponse, error) {
+// issueTokensTx stores a new access token for audience (the grant's resource or one it
+// covers) and a new refresh token for grant g, and marks the client as used (unused clients
+// expire). parent is the refresh token being rotated out, if any.
+func issueTokensTx(tx *bbolt.Tx, g grantRecord, audience string, parent []byte, now time.Time) (*tokenResponse, error) {
 	access, refresh := newSecret(prefixAccess), newSecret(prefixRefresh)
-	base := tokenRecord{GrantID: g.ID, ClientID: g.ClientID, User: g.User, Resource: g.Resource, Scope: g.Scope, Created: now}
+	name := g.ClientName
+	if name == "" { // a grant stored before grants kept the name
+		name = clientNameTx(tx, g.ClientID)
+	}
+	base := tokenRecord{GrantID: g.ID, ClientID: g.ClientID, ClientName: name, User: g.User, Resource: g.Resource, Scope: g.Scope, Created: now}
 	at := base
-	at.Kind, at.Expires = kindAccess, now.Add(AccessTokenTTL)
+	at.Kind, at.Expires, at.Resource = kindAccess, now.Add(AccessTokenTTL), audience
 	rt := base
 	rt.Kind, rt.Expires, rt.Parent = kindRefresh, now.Add(RefreshTokenTTL), parent
 	if err := putJSON(tx, bucketTokens, hashToken(access), at); err != nil {
@@ -282,8 +288,9 @@ func (s *Server) refresh(c *clientRecord, req tokenRequest) (*tokenResponse, *Er
 		if ok, err := getJSON(tx, bucketGrants, []byte(t.GrantID), &g); err != nil || !ok {
 			return invalidGrant("the grant was revoked"), nil
 		}
-		if req.Resource != "" && req.Resource != g.Resource {
-			return oauthErr(http.StatusBadRequest, "invalid_target", "resource does not match the grant"), nil
+		audience, e := s.audienceFor(g.Resource, req.Resource)
+		if e != nil {
+			return e, nil
 		}
 		if req.Scope != "" {
 			if sc, e := normalizeScope(req.Scope); e != nil || sc != g.Scope {
@@ -310,7 +317,7 @@ func (s *Server) refresh(c *clientRecord, req tokenRequest) (*tokenResponse, *Er
 		if err := putJSON(tx, bucketTokens, key, t); err != nil {
 			return serverError(), nil
 		}
-		r, err := issueTokensTx(tx, g, key, now)
+		r, err := issueTokensTx(tx, g, audience, key, now)
 		if err != nil {
 			return serverError(), nil
 		}

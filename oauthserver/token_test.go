@@ -47,7 +47,7 @@ func TestCodeExchangeRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := oauth2.GenerateVerifier()
-			f := codeForm(e.code(t, c.ClientID, v), v, c.ClientID)
+			f := codeForm(e.codeFor(t, c.ClientID, v, e.resource("files")), v, c.ClientID)
 			if tt.mutate != nil {
 				tt.mutate(f)
 			}
@@ -167,7 +167,7 @@ func TestRefreshRotation(t *testing.T) {
 	e := newEnv(t, PolicyPassword, "files", "notes")
 	c := e.registerClient(t, AuthNone)
 	other := e.registerClient(t, AuthNone)
-	access0, r1 := e.tokens(t, c.ClientID)
+	access0, r1 := e.tokensFor(t, c.ClientID, e.resource("files"))
 	refresh := func(rt string, extra url.Values) (int, map[string]any) {
 		f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {c.ClientID}}
 		for k, v := range extra {
