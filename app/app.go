@@ -88,7 +88,6 @@ type App struct {
 	stored   Settings           // as saved in the database
 	settings Settings           // effective: stored settings plus this run's overrides
 	enabled  []string           // names of enabled servers, for the authorization server
-	running  map[string]*shared // MCP handlers of the servers in use
 	share    *sharing           // nil while stopped
 	status   Status
 
@@ -122,7 +121,6 @@ func Open(opts Options) (*App, error) {
 		cfg:     configStore{db},
 		secrets: store,
 		origins: oauthserver.NewOrigins(),
-		running: make(map[string]*shared),
 		status:  Status{State: StateStopped},
 
 		tunnelStartWithin: tunnelStartWithin,

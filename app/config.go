@@ -36,10 +36,18 @@ type ServerConfig struct {
 	URL       string   `json:"url,omitempty"`
 	// Root is the folder the built-in server shares.
 	Root string `json:"root,omitempty"`
-	// MaxSessions bounds the live sessions (child processes) of a stdio
-	// server; 0 means the bridge's default (16).
-	MaxSessions int `json:"max_sessions,omitempty"`
+	// Isolation is IsolationUser (the default when empty: one instance of
+	// the server per user, shared by all of that user's sessions) or
+	// IsolationSession (one per MCP session, for servers that keep
+	// per-conversation state).
+	Isolation string `json:"isolation,omitempty"`
 }
+
+// Isolation of a server's instances (ServerConfig.Isolation).
+const (
+	IsolationUser    = "user"
+	IsolationSession = "session"
+)
 
 // Approval policies, as stored in settings and given on the command line.
 const (
@@ -131,8 +139,10 @@ func (c *ServerConfig) Validate() error {
 	default:
 		return fmt.Errorf("%w: server %q: unknown kind %q", ErrInvalidConfig, c.Name, c.Kind)
 	}
-	if c.MaxSessions < 0 || c.MaxSessions > 1024 {
-		return fmt.Errorf("%w: server %q: max sessions %d is not between 1 and 1024 (0 means the default, 16)", ErrInvalidConfig, c.Name, c.MaxSessions)
+	switch c.Isolation {
+	case "", IsolationUser, IsolationSession:
+	default:
+		return fmt.Errorf("%w: server %q: isolation %q: use %q or %q", ErrInvalidConfig, c.Name, c.Isolation, IsolationUser, IsolationSession)
 	}
 	for k := range c.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {

@@ -2,41 +2,32 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"slices"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/mcpshare/mcpshare/app/bridge"
-	"github.com/mcpshare/mcpshare/app/builtin"
+	"github.com/mcpshare/mcpshare/app/gateway"
 	"github.com/mcpshare/mcpshare/app/secrets"
+	"github.com/mcpshare/mcpshare/oauthserver"
 )
 
-// sessionIdleTimeout ends MCP sessions nobody used for this long.
-const sessionIdleTimeout = 10 * time.Minute
+// The shared servers as the gateway serves them, and the routes of their MCP URLs.
 
-// serverStartTimeout bounds preparing a server's handler (reading its
-// secrets from the keychain).
-const serverStartTimeout = 10 * time.Second
-
-// shared is the running MCP handler of one server.
-type shared struct {
-	cfg     ServerConfig
-	handler http.Handler // serves /mcp/NAME once the guard let the request in
-	bridge  *bridge.Bridge
-	closer  io.Closer
+// shareRoutes are the guarded MCP handlers of one share: the guard in front of
+// the gateway, built once per share and again when the servers change, never
+// per request.
+type shareRoutes struct {
+	all     http.Handler            // /mcp
+	servers map[string]http.Handler // /mcp/NAME
 }
 
 // ServerStatus is a shared server as the GUI and `server list` show it.
 type ServerStatus struct {
 	Config ServerConfig
-	// Running is true while sharing is on and the server has a live handler.
+	// Running is true while sharing is on and the server is shared: its
+	// backends start on first use.
 	Running bool
-	// Sessions counts live MCP sessions of clients.
+	// Sessions counts live MCP sessions of clients on the server's URL.
 	Sessions int
 	// Backends counts the server's running instances (processes of a stdio
 	// server, connections to an HTTP one).
@@ -50,12 +41,13 @@ type ServerStatus struct {
 	Log []string
 }
 
-// Handler is every route of MCP Share: the authorization server's and one
-// /mcp/NAME per shared server, behind the Host allowlist. The same handler
-// serves the local listener and the tunnel.
+// Handler is every route of MCP Share: the authorization server's, /mcp and
+// one /mcp/NAME per shared server, behind the Host allowlist. The same
+// handler serves the local listener and the tunnel.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	a.auth.Routes(mux)
+	mux.HandleFunc("/mcp", a.serveMCP)
 	// Both patterns, so that neither form redirects to the other (a redirect
 	// would drop the Authorization header).
 	mux.HandleFunc("/mcp/{name}", a.serveMCP)
@@ -63,149 +55,91 @@ func (a *App) Handler() http.Handler {
 	return a.forwardedClient(a.origins.Handler(mux))
 }
 
+// serveMCP hands the request to the guarded route of its URL.
 func (a *App) serveMCP(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	// The guard answers unknown servers (404) and bad tokens before any
-	// server is started for this request.
-	a.auth.Protect(name, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := a.handlerFor(r.Context(), name)
-		if err != nil {
-			a.log.Warn("shared server unavailable", "server", name, "err", err)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":%q}}`, err.Error())
-			return
+	a.mu.Lock()
+	sh := a.share
+	a.mu.Unlock()
+	var h http.Handler
+	if sh != nil {
+		rt := sh.routes.Load()
+		if name == "" {
+			h = rt.all
+		} else {
+			h = rt.servers[name]
 		}
-		if r.Method == http.MethodGet {
-			var cancel context.CancelFunc
-			r, cancel = a.streamContext(r)
-			defer cancel()
-		}
-		s.handler.ServeHTTP(w, r)
-	})).ServeHTTP(w, r)
+	}
+	if h == nil {
+		// Not shared (or sharing is stopping): the guard answers as for any
+		// unknown resource, after its Host, Origin and CORS checks.
+		h = a.auth.Protect(name, http.NotFoundHandler())
+	}
+	if r.Method == http.MethodGet {
+		var cancel context.CancelFunc
+		r, cancel = a.streamContext(r)
+		defer cancel()
+	}
+	h.ServeHTTP(w, r)
 }
 
-// errNotSharing: a request raced with Stop.
-var errNotSharing = errors.New("sharing is stopping")
-
-// handlerFor returns the running handler of an enabled server, starting it on
-// first use. The start (which may read the keychain) runs outside the app's
-// lock; of two concurrent starts, one wins and the other is closed.
-func (a *App) handlerFor(ctx context.Context, name string) (*shared, error) {
-	a.mu.Lock()
-	s, ok := a.running[name]
-	sharing, enabled := a.share != nil, slices.Contains(a.enabled, name)
-	a.mu.Unlock()
-	switch {
-	case ok:
-		return s, nil
-	case !sharing:
-		return nil, errNotSharing
-	case !enabled:
-		return nil, fmt.Errorf("no shared server named %q", name)
-	}
-	cfg, err := a.cfg.server(name)
+// gatewaySpecs are the enabled servers as the gateway takes them.
+func (a *App) gatewaySpecs(sh *sharing) ([]gateway.ServerSpec, error) {
+	all, err := a.cfg.servers()
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, serverStartTimeout)
-	defer cancel()
-	s, err = a.newShared(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("server %q cannot start: %w", name, err)
-	}
-	a.mu.Lock()
-	existing, ok := a.running[name]
-	switch {
-	case ok:
-		s, existing = existing, s
-	case a.share == nil:
-		existing, s, err = s, nil, errNotSharing
-	default:
-		a.running[name], existing = s, nil
-	}
-	a.mu.Unlock()
-	if existing != nil && existing.closer != nil {
-		existing.closer.Close()
-	}
-	return s, err
-}
-
-func (a *App) newShared(ctx context.Context, cfg ServerConfig) (*shared, error) {
-	log := a.log.With("server", cfg.Name)
-	s := &shared{cfg: cfg}
-	var h http.Handler
-	switch cfg.Kind {
-	case KindBuiltin:
-		srv := builtin.NewServer(cfg.Root)
-		h = bindSessions(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
-			// The Host and Origin checks are ours (oauthserver.Origins and the guard):
-			// the SDK's own check refuses every request through the tunnel.
-			DisableLocalhostProtection: true,
-			SessionTimeout:             sessionIdleTimeout,
-			Logger:                     log,
-		}), sessionIdleTimeout+time.Minute)
-	case KindStdio, KindHTTP:
-		env, err := a.serverEnv(ctx, cfg)
-		if err != nil {
-			return nil, err
+	var specs []gateway.ServerSpec
+	for _, c := range all {
+		if !c.Enabled {
+			continue
 		}
-		b, err := bridge.New(bridge.Config{
-			Name: cfg.Name, Command: cfg.Command, Args: cfg.Args, Env: env, Dir: cfg.Dir,
-			URL: cfg.URL, MaxSessions: cfg.MaxSessions, IdleTimeout: sessionIdleTimeout, Logger: log,
+		specs = append(specs, gateway.ServerSpec{
+			Name: c.Name, Kind: gateway.Kind(c.Kind),
+			Command: c.Command, Args: c.Args, Env: c.Env, SecretEnv: c.SecretEnv, Dir: c.Dir,
+			URL: c.URL, Root: c.Root, Isolation: gateway.Isolation(c.Isolation),
+			Revision: sh.revision(c.Name),
 		})
-		if err != nil {
-			return nil, err
-		}
-		s.bridge, s.closer, h = b, b, b
-	default:
-		return nil, fmt.Errorf("unknown kind %q", cfg.Kind)
 	}
-	s.handler = h
-	return s, nil
+	return specs, nil
 }
 
-// serverEnv is the child's configured environment with the secret values
-// read from the secret store.
-func (a *App) serverEnv(ctx context.Context, cfg ServerConfig) (map[string]string, error) {
-	env := make(map[string]string, len(cfg.Env)+len(cfg.SecretEnv))
-	for k, v := range cfg.Env {
-		env[k] = v
-	}
-	for _, k := range cfg.SecretEnv {
-		v, err := a.secrets.Get(ctx, secrets.EnvKey(cfg.Name, k))
-		if err != nil {
-			return nil, fmt.Errorf("read secret %s: %w", k, err)
-		}
-		env[k] = v
-	}
-	return env, nil
+// newGateway is the gateway of one share.
+func (a *App) newGateway() *gateway.Gateway {
+	return gateway.New(gateway.Config{
+		Secret: func(ctx context.Context, server, key string) (string, error) {
+			ctx, cancel := context.WithTimeout(ctx, serverStartTimeout)
+			defer cancel()
+			return a.secrets.Get(ctx, secrets.EnvKey(server, key))
+		},
+		OnChange: func(server string) {
+			a.events.emit(EventServers, fmt.Sprintf("server %q changed state", server))
+		},
+		Logger: a.log.With("part", "gateway"),
+	})
 }
 
-// closeServers ends every running handler (and so every child process).
-func (a *App) closeServers() error {
-	a.mu.Lock()
-	running := a.running
-	a.running = make(map[string]*shared)
-	a.mu.Unlock()
-	var errs []error
-	for _, s := range running {
-		if s.closer != nil {
-			errs = append(errs, s.closer.Close())
-		}
-	}
-	return errors.Join(errs...)
-}
+// serverStartTimeout bounds reading a server's secrets from the keychain.
+const serverStartTimeout = 10 * time.Second
 
-// closeServer ends the running handler of one server, if any.
-func (a *App) closeServer(name string) error {
-	a.mu.Lock()
-	s := a.running[name]
-	delete(a.running, name)
-	a.mu.Unlock()
-	if s != nil && s.closer != nil {
-		return s.closer.Close()
+// applyServers gives the share's gateway the enabled servers and rebuilds the
+// guarded routes.
+func (a *App) applyServers(sh *sharing) error {
+	specs, err := a.gatewaySpecs(sh)
+	if err != nil {
+		return err
 	}
+	if err := sh.gw.SetServers(specs); err != nil {
+		return err
+	}
+	rt := &shareRoutes{
+		all:     a.auth.Protect(oauthserver.AllServers, sh.gw.Handler(gateway.AllServers)),
+		servers: make(map[string]http.Handler, len(specs)),
+	}
+	for _, s := range specs {
+		rt.servers[s.Name] = a.auth.Protect(s.Name, sh.gw.Handler(s.Name))
+	}
+	sh.routes.Store(rt)
 	return nil
 }
 
@@ -215,19 +149,17 @@ func (a *App) Servers() ([]ServerStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ServerStatus, 0, len(all))
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	sh := a.share
+	a.mu.Unlock()
+	out := make([]ServerStatus, 0, len(all))
 	for _, c := range all {
 		st := ServerStatus{Config: c}
-		if s, ok := a.running[c.Name]; ok {
+		if sh != nil && c.Enabled {
+			gs := sh.gw.Status(c.Name)
 			st.Running = true
-			if s.bridge != nil {
-				st.Sessions = s.bridge.Sessions()
-				st.Log = s.bridge.Log()
-			}
-		} else if a.share != nil && c.Enabled {
-			st.Running = true // started on its first request
+			st.Sessions, st.Backends, st.Log = gs.Sessions, gs.Backends, gs.Log
+			st.Problem, st.ProblemAt = gs.Problem, gs.ProblemAt
 		}
 		out = append(out, st)
 	}
@@ -250,20 +182,22 @@ func (a *App) AddServer(ctx context.Context, cfg ServerConfig, secretValues map[
 	return a.serversChanged(fmt.Sprintf("server %q added", cfg.Name))
 }
 
-// UpdateServer replaces the stored config of an existing server; a running
-// instance is ended so that the next session uses the new config.
+// UpdateServer replaces the stored config of an existing server; its running
+// instances are ended, so that the next call uses the new config.
 // secretValues may be nil to keep the stored secret values.
 func (a *App) UpdateServer(ctx context.Context, cfg ServerConfig, secretValues map[string]string) error {
 	if secretValues != nil {
 		if err := a.storeSecretEnv(ctx, cfg, secretValues); err != nil {
 			return err
 		}
+		a.mu.Lock()
+		if a.share != nil {
+			a.share.bumpRevision(cfg.Name)
+		}
+		a.mu.Unlock()
 	}
 	if err := a.cfg.putServer(cfg, false); err != nil {
 		return err
-	}
-	if err := a.closeServer(cfg.Name); err != nil {
-		a.log.Warn("closing the old instance", "server", cfg.Name, "err", err)
 	}
 	return a.serversChanged(fmt.Sprintf("server %q changed", cfg.Name))
 }
@@ -298,7 +232,6 @@ func (a *App) RemoveServer(ctx context.Context, name string) error {
 			a.log.Warn("could not delete a secret of a removed server", "server", name, "key", k, "err", err)
 		}
 	}
-	a.closeServer(name)
 	return a.serversChanged(fmt.Sprintf("server %q removed", name))
 }
 
@@ -312,9 +245,6 @@ func (a *App) SetServerEnabled(name string, enabled bool) error {
 	if err := a.cfg.putServer(cfg, false); err != nil {
 		return err
 	}
-	if !enabled {
-		a.closeServer(name)
-	}
 	verb := "disabled"
 	if enabled {
 		verb = "enabled"
@@ -322,9 +252,20 @@ func (a *App) SetServerEnabled(name string, enabled bool) error {
 	return a.serversChanged(fmt.Sprintf("server %q %s", name, verb))
 }
 
+// serversChanged applies a change of the stored servers: the authorization
+// server's resources, and the running gateway (which stops the backends of
+// servers that were removed or changed).
 func (a *App) serversChanged(msg string) error {
 	if err := a.refreshEnabled(); err != nil {
 		return err
+	}
+	a.mu.Lock()
+	sh := a.share
+	a.mu.Unlock()
+	if sh != nil {
+		if err := a.applyServers(sh); err != nil {
+			return err
+		}
 	}
 	a.log.Info(msg)
 	a.events.emit(EventServers, msg)

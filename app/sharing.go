@@ -10,9 +10,11 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/mcpshare/mcpshare/app/gateway"
 	"github.com/mcpshare/mcpshare/app/secrets"
 	"github.com/mcpshare/mcpshare/tunnel"
 )
@@ -53,8 +55,29 @@ var (
 const (
 	shutdownTimeout   = 10 * time.Second
 	tunnelStartWithin = 30 * time.Second
-	readHeaderTimeout = 10 * time.Second
 )
+
+// Timeouts of the HTTP servers (local and public). Headers must arrive in
+// readHeaderTimeout; a connection idle between requests is closed after
+// idleTimeout. Bodies and writes of MCP requests have their own bounds in
+// the gateway, where they are safe: an SSE stream may stay open for hours,
+// so there is no overall WriteTimeout.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 90 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
+
+// newHTTPServer is the HTTP server of one listener.
+func (a *App) newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+}
 
 // sharing is what exists only while the app shares: listeners, servers, tunnel.
 type sharing struct {
@@ -65,6 +88,26 @@ type sharing struct {
 	done     chan struct{}      // closed when the tunnel goroutine returns
 	stopping chan struct{}      // closed when Stop begins: ends open event streams
 	attempt  int                // tunnel attempts; status from older ones is ignored
+	gw       *gateway.Gateway   // the shared servers, behind routes
+	routes   atomic.Pointer[shareRoutes]
+
+	revMu     sync.Mutex
+	revisions map[string]int // servers whose secrets changed during the share
+}
+
+func (sh *sharing) revision(name string) int {
+	sh.revMu.Lock()
+	defer sh.revMu.Unlock()
+	return sh.revisions[name]
+}
+
+func (sh *sharing) bumpRevision(name string) {
+	sh.revMu.Lock()
+	defer sh.revMu.Unlock()
+	if sh.revisions == nil {
+		sh.revisions = map[string]int{}
+	}
+	sh.revisions[name]++
 }
 
 // Status reports the current state of sharing.
@@ -121,10 +164,17 @@ func (a *App) Start(ctx context.Context) error {
 	handler := a.Handler()
 	tctx, cancel := context.WithCancel(context.Background())
 	sh := &sharing{
-		local:    &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)},
+		local:    a.newHTTPServer(handler),
 		cancel:   cancel,
 		done:     make(chan struct{}),
 		stopping: make(chan struct{}),
+		gw:       a.newGateway(),
+	}
+	if err := a.applyServers(sh); err != nil {
+		ln.Close()
+		cancel()
+		sh.gw.Close()
+		return fail(err)
 	}
 	a.mu.Lock()
 	a.share = sh
@@ -244,7 +294,7 @@ func (a *App) startTunnel(ctx context.Context, sh *sharing, st Settings, handler
 		a.origins.SetPublic(origin)
 	}
 	if ln != nil {
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
+		srv := a.newHTTPServer(handler)
 		a.mu.Lock()
 		sh.public = srv
 		a.mu.Unlock()
@@ -345,7 +395,7 @@ func (a *App) Stop(ctx context.Context) error {
 	if sh.provider != nil {
 		errs = append(errs, sh.provider.Close())
 	}
-	errs = append(errs, a.closeServers())
+	errs = append(errs, sh.gw.Close())
 	a.setStatus(func(s *Status) { *s = Status{State: StateStopped} })
 	a.log.Info("sharing stopped")
 	return errors.Join(errs...)

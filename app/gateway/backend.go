@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpshare/mcpshare/app/childproc"
 )
 
 // A backend is one running instance of a shared server: a go-sdk client
@@ -108,7 +110,7 @@ func (b *backend) finish(waitErr error) string {
 	b.mu.Unlock()
 	closeErr := b.cs.Close() // for stdio: closes stdin and reaps the process
 	if b.cmd != nil {
-		killTree(b.cmd)
+		_ = childproc.KillTree(b.cmd)
 	}
 	for _, f := range b.onClose {
 		f()

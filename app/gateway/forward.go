@@ -188,6 +188,23 @@ func (f *front) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.Ca
 	return res.(*mcp.CallToolResult), nil
 }
 
+// callUnlisted forwards a tools/call of a name the front does not list to
+// the server of a server's own URL, which decides what the name means (it
+// may have just added the tool, or answer with an error of its own). ok is
+// false when the SDK should handle the call (a listed tool, or /mcp).
+func (f *front) callUnlisted(ctx context.Context, req mcp.Request) (mcp.Result, bool, error) {
+	call, isCall := req.(*mcp.CallToolRequest)
+	if !isCall || f.r.name == AllServers || call.Params == nil {
+		return nil, false, nil
+	}
+	if _, listed := f.toolTarget(call.Params.Name); listed {
+		return nil, false, nil
+	}
+	fr := f.request(ctx, call.Session, call.ProtocolVersion(), call.ClientCapabilities(), call.Params.Meta, call.Params.InputResponses, call.Params.RequestState)
+	res, err := f.exchange(fr, f.r.name, &toolOp{tool: call.Params.Name, args: call.Params.Arguments})
+	return res, true, err
+}
+
 func (f *front) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	t, ok := f.promptTarget(req.Params.Name)
 	if !ok {

@@ -493,8 +493,13 @@ func (f *front) instructions(cats []*catalog) string {
 func (f *front) track(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		ss, _ := req.GetSession().(*mcp.ServerSession)
-		if ss == nil || ss.ID() == "" {
-			return next(ctx, method, req) // sessionless
+		if ss == nil || ss.ID() == "" { // sessionless
+			if method == "tools/call" {
+				if res, ok, err := f.callUnlisted(ctx, req); ok {
+					return res, err
+				}
+			}
+			return next(ctx, method, req)
 		}
 		if method == "initialize" {
 			if err := f.admit(ss); err != nil {
@@ -503,6 +508,11 @@ func (f *front) track(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		done := f.touch(ss)
 		defer done()
+		if method == "tools/call" {
+			if res, ok, err := f.callUnlisted(ctx, req); ok {
+				return res, err
+			}
+		}
 		res, err := next(ctx, method, req)
 		if method == "logging/setLevel" && err == nil {
 			if p, ok := req.GetParams().(*mcp.SetLoggingLevelParams); ok {

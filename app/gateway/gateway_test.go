@@ -193,3 +193,23 @@ func TestRequestWithoutSessionOrMetaIs400(t *testing.T) {
 		t.Fatalf("%d sessions were opened", n)
 	}
 }
+
+// A stdio server gets a minimal environment plus its own variables and the
+// secrets read when it starts; the app's other variables stay out.
+func TestChildEnvironment(t *testing.T) {
+	t.Setenv("MCPSHARE_TEST_LEAK", "must-not-reach-the-server")
+	spec := stdioSpec("s")
+	spec.Env = map[string]string{"LEVEL": "1"}
+	spec.SecretEnv = []string{"TOKEN"}
+	tg := newTestGateway(t, Limits{}, spec)
+	cs := connect(t, tg.url("s"), "tok-alice", legacy, nil)
+	env := callText(t, cs, "env", nil)
+	for _, want := range []string{"LEVEL=1", "TOKEN=secret-of-s-TOKEN"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("the server's environment lacks %s:\n%s", want, env)
+		}
+	}
+	if strings.Contains(env, "MCPSHARE_TEST_LEAK") || strings.Contains(env, "MCPSHARE_") {
+		t.Errorf("the app's own variables reached the server:\n%s", env)
+	}
+}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpshare/mcpshare/app/childproc"
 )
 
 // The test servers, built by TestMain: testdata/stdioserver, and the go-sdk's
@@ -24,6 +26,7 @@ import (
 var stdioServer, everythingServer string
 
 func TestMain(m *testing.M) {
+	childproc.RunSupervisorIfAsked()
 	dir, err := os.MkdirTemp("", "gateway-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

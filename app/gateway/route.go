@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -203,9 +202,6 @@ func peek(body []byte) (peeked, error) {
 		if out.id == nil && len(m.ID) > 0 && string(m.ID) != "null" {
 			var raw any
 			if json.Unmarshal(m.ID, &raw) == nil {
-				if f, ok := raw.(float64); ok {
-					raw = int64(f)
-				}
 				if id, err := jsonrpc.MakeID(raw); err == nil {
 					out.id = &id
 				}
@@ -354,5 +350,3 @@ func writeJSONError(w http.ResponseWriter, status int, code, desc string) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
 }
-
-var _ = strings.HasPrefix

@@ -55,6 +55,10 @@ type ServerSpec struct {
 	Root string
 
 	Isolation Isolation
+
+	// Revision changes when something the spec does not show changed (the
+	// values of SecretEnv): a new revision restarts the server's backends.
+	Revision int
 }
 
 func (s ServerSpec) isolation() Isolation {
@@ -99,7 +103,7 @@ func (s ServerSpec) equal(o ServerSpec) bool {
 	return s.Name == o.Name && s.Kind == o.Kind && s.Command == o.Command &&
 		slices.Equal(s.Args, o.Args) && maps.Equal(s.Env, o.Env) &&
 		slices.Equal(s.SecretEnv, o.SecretEnv) && s.Dir == o.Dir && s.URL == o.URL &&
-		s.Root == o.Root && s.isolation() == o.isolation()
+		s.Root == o.Root && s.isolation() == o.isolation() && s.Revision == o.Revision
 }
 
 // loopbackURL accepts only http(s) URLs on localhost or a loopback address,

@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpshare/mcpshare/app/builtin"
+	"github.com/mcpshare/mcpshare/app/childproc"
 )
 
 // stopGrace is how long a stdio server has to exit after its stdin closed,
@@ -54,7 +55,7 @@ func (p *pool) connect(ctx context.Context, b *backend) error {
 	cs, err := p.client.Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		if b.cmd != nil {
-			killTree(b.cmd)
+			_ = childproc.KillTree(b.cmd)
 			if ps := b.cmd.ProcessState; ps != nil && ps.Exited() {
 				return fmt.Errorf("server %q exited with status %d while starting", p.spec.Name, ps.ExitCode())
 			}
@@ -94,16 +95,16 @@ func (p *pool) command(ctx context.Context, b *backend) (*exec.Cmd, error) {
 			return nil, setupErrorf("server %q could not start: its working directory %q does not exist", s.Name, s.Dir)
 		}
 	}
-	path, err := exec.LookPath(s.Command)
-	if err != nil {
-		return nil, setupErrorf("server %q could not start: command %q not found", s.Name, s.Command)
-	}
 	stderr := &lineWriter{emit: func(line string) {
 		p.state.ring.add(line)
 		p.log.Debug("stderr", "line", line)
 	}}
+	cmd, err := childproc.Command(childproc.Spec{Path: s.Command, Args: s.Args, Env: childEnv(os.Environ(), env), Dir: s.Dir, Stderr: stderr, Grace: stopGrace})
+	if err != nil {
+		return nil, setupErrorf("server %q could not start: %v", s.Name, err)
+	}
 	b.onClose = append(b.onClose, stderr.Flush)
-	return newCommand(path, s.Args, childEnv(os.Environ(), env), s.Dir, stderr)
+	return cmd, nil
 }
 
 // builtinServer returns the pool's in-memory built-in server.

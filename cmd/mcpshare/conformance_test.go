@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,12 +12,57 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpshare/mcpshare/app/builtin"
 )
+
+// The MCP conformance suite (@modelcontextprotocol/conformance, server mode)
+// is run against each server twice: served by the go-sdk's own HTTP handler,
+// and shared through MCP Share behind OAuth with a real token. Every scenario
+// that passes the first way must pass the second, for the requirement sets of
+// 2025-11-25 and 2026-07-28 on the same MCP Share URL. The go-sdk serves one
+// era per handler (stateful for the session era, stateless for 2026-07-28),
+// so the direct runs use one handler each.
+
+// requirementSets are the spec revisions whose required scenarios are run.
+var requirementSets = []string{"2025-11-25", "2026-07-28"}
 
 // tally is one conformance run: scenario -> whether every check passed.
 type tally map[string]bool
+
+// failedChecks reads the suite's result files in dir: for each scenario, the
+// checks that failed, with their messages.
+func failedChecks(dir string) map[string][]string {
+	out := map[string][]string{}
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "checks.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var checks []struct {
+			ID, Status, ErrorMessage string
+		}
+		if json.Unmarshal(b, &checks) != nil {
+			continue
+		}
+		scenario := strings.TrimPrefix(filepath.Base(filepath.Dir(f)), "server-")
+		if i := strings.Index(scenario, "-20"); i > 0 {
+			scenario = scenario[:i]
+		}
+		for _, c := range checks {
+			if c.Status == "FAILURE" {
+				out[scenario] = append(out[scenario], c.ID+": "+c.ErrorMessage)
+			}
+		}
+	}
+	return out
+}
 
 var scenarioRE = regexp.MustCompile(`(?m)^[✓✗] ([\w-]+): (\d+) passed, (\d+) failed`)
 
@@ -37,16 +84,25 @@ func (t tally) passed() (n int) {
 	return n
 }
 
-// runConformance runs the MCP conformance suite (server side) against url.
-func runConformance(t *testing.T, dir, url, token string) tally {
+// runConformance runs the suite's scenarios of one requirement set against url.
+func runConformance(t *testing.T, dir, url, token, requirements string) tally {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	res, _ := runConformanceDetailed(t, dir, url, token, requirements)
+	return res
+}
+
+// runConformanceDetailed also returns the failed checks of each scenario.
+func runConformanceDetailed(t *testing.T, dir, url, token, requirements string) (tally, map[string][]string) {
+	t.Helper()
+	outDir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	args := []string{}
 	if token != "" {
 		args = append(args, "--import", "./auth_preload.mjs")
 	}
-	args = append(args, "node_modules/@modelcontextprotocol/conformance/dist/index.js", "server", "--url", url, "-o", t.TempDir())
+	args = append(args, "node_modules/@modelcontextprotocol/conformance/dist/index.js", "server",
+		"--url", url, "--requirements", requirements, "-o", outDir)
 	cmd := exec.CommandContext(ctx, nodeBinary(dir), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "MCPSHARE_TOKEN="+token)
@@ -55,7 +111,31 @@ func runConformance(t *testing.T, dir, url, token string) tally {
 	if len(res) < 10 {
 		t.Fatalf("the conformance suite ran %d scenarios against %s:\n%s", len(res), url, out)
 	}
-	return res
+	return res, failedChecks(outDir)
+}
+
+// compareTallies fails for every scenario that passes directly but not through MCP Share.
+func compareTallies(t *testing.T, what string, direct, shared tally, failures map[string][]string) {
+	t.Helper()
+	t.Logf("%s: directly %d/%d scenarios pass; through MCP Share %d/%d", what, direct.passed(), len(direct), shared.passed(), len(shared))
+	var names []string
+	for n := range direct {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var lost []string
+	for _, n := range names {
+		if direct[n] && !shared[n] {
+			lost = append(lost, n)
+			for _, f := range failures[n] {
+				t.Logf("    %s failed through MCP Share: %s", n, f)
+			}
+		}
+		t.Logf("  %-50s direct=%-5v shared=%v", n, direct[n], shared[n])
+	}
+	if len(lost) > 0 {
+		t.Errorf("%s: scenarios that pass directly but fail through MCP Share: %s", what, strings.Join(lost, ", "))
+	}
 }
 
 func freePort(t *testing.T) int {
@@ -68,54 +148,107 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// TestConformanceBridgeMatchesDirect runs the MCP conformance suite against
-// server-everything twice: serving Streamable HTTP by itself, and as a stdio
-// child shared through the bridge behind OAuth. Every scenario that passes
-// directly must pass through the bridge.
-func TestConformanceBridgeMatchesDirect(t *testing.T) {
-	dir := requireE2E(t)
-	everything := filepath.Join(dir, "node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+var goEverything struct {
+	once sync.Once
+	path string
+	err  error
+}
 
-	port := freePort(t)
-	direct := exec.Command(nodeBinary(dir), everything, "streamableHttp")
-	direct.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
-	if err := direct.Start(); err != nil {
+// goEverythingServer builds the go-sdk's conformance everything-server, the
+// fixture the suite's scenarios are written for (stdio by default).
+func goEverythingServer(t *testing.T) string {
+	t.Helper()
+	goEverything.once.Do(func() {
+		goEverything.path = filepath.Join(filepath.Dir(binary), "everything-server")
+		out, err := exec.Command("go", "build", "-o", goEverything.path, "github.com/modelcontextprotocol/go-sdk/conformance/everything-server").CombinedOutput()
+		if err != nil {
+			goEverything.err = err
+			goEverything.path = string(out)
+		}
+	})
+	if goEverything.err != nil {
+		t.Fatalf("building the go-sdk everything-server: %v\n%s", goEverything.err, goEverything.path)
+	}
+	return goEverything.path
+}
+
+// startDirect runs the everything-server on HTTP with the go-sdk's handler.
+func startDirect(t *testing.T, stateless bool) string {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cmd := exec.Command(goEverythingServer(t), "-http", addr, "-stateless="+strconv.FormatBool(stateless))
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { direct.Process.Kill(); direct.Wait() })
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitListening(t, addr)
+	return "http://" + addr + "/"
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("server-everything (streamableHttp) did not start listening")
+			t.Fatalf("nothing listens on %s", addr)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	directRes := runConformance(t, dir, "http://127.0.0.1:"+strconv.Itoa(port)+"/mcp", "")
+}
 
-	// The suite opens a session per scenario and never ends them.
-	inst := serveWithEverything(t, dir, "--max-sessions", "64")
+// TestConformanceThroughGatewayMatchesDirect shares the go-sdk everything-server
+// (a stdio child, default settings) and runs both requirement sets on its one
+// MCP Share URL.
+func TestConformanceThroughGatewayMatchesDirect(t *testing.T) {
+	dir := requireE2E(t)
+	inst := serveWithCommand(t, "everything", goEverythingServer(t))
 	url := inst.mcpURL(t, "everything")
 	_, tok := preregistered(t, inst, url)
-	bridged := runConformance(t, dir, url, tok.AccessToken)
+	for _, req := range requirementSets {
+		t.Run(req, func(t *testing.T) {
+			direct := runConformance(t, dir, startDirect(t, req >= "2026"), "", req)
+			shared, failures := runConformanceDetailed(t, dir, url, tok.AccessToken, req)
+			compareTallies(t, "everything-server, requirements "+req, direct, shared, failures)
+		})
+	}
+}
 
-	t.Logf("conformance: server-everything direct %d/%d scenarios passed; through MCP Share's bridge %d/%d",
-		directRes.passed(), len(directRes), bridged.passed(), len(bridged))
-	var names []string
-	for n := range directRes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var lost []string
-	for _, n := range names {
-		if directRes[n] && !bridged[n] {
-			lost = append(lost, n)
+// TestConformanceFilesAndAllServers runs both requirement sets against
+// /mcp/files and /mcp, comparing with the built-in server served directly by
+// the go-sdk's handler (the suite's fixture tools are absent from both, so
+// what counts are the transport, lifecycle and listing scenarios).
+func TestConformanceFilesAndAllServers(t *testing.T) {
+	dir := requireE2E(t)
+	inst := startServe(t, "")
+	for _, req := range requirementSets {
+		direct := runConformance(t, dir, serveBuiltinDirect(t, inst.folder, req >= "2026"), "", req)
+		for _, name := range []string{"files", ""} {
+			url := inst.ready.Issuer + "/mcp"
+			if name != "" {
+				url += "/" + name
+			}
+			_, tok := preregistered(t, inst, url)
+			t.Run(req+url[len(inst.ready.Issuer):], func(t *testing.T) {
+				shared, failures := runConformanceDetailed(t, dir, url, tok.AccessToken, req)
+				compareTallies(t, url+", requirements "+req, direct, shared, failures)
+			})
 		}
-		t.Logf("  %-40s direct=%v bridged=%v", n, directRes[n], bridged[n])
 	}
-	if len(lost) > 0 {
-		t.Errorf("scenarios that pass directly but fail through the bridge: %s", strings.Join(lost, ", "))
+}
+
+// serveBuiltinDirect serves the built-in server of folder with the go-sdk's own handler.
+func serveBuiltinDirect(t *testing.T, folder string, stateless bool) string {
+	t.Helper()
+	srv := builtin.NewServer(folder)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	hs := &http.Server{Handler: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Stateless: stateless})}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	return "http://" + ln.Addr().String() + "/"
 }

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -194,9 +195,20 @@ func signIn(t *testing.T, authURL, user, password string) *url.URL {
 // in the secret store because it created the installation.
 func serveWithEverything(t *testing.T, dir string, addFlags ...string) *instance {
 	t.Helper()
+	args := append(addFlags, "--", nodeBinary(dir), filepath.Join(dir, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "stdio")
+	return serveWithCommand(t, "everything", args...)
+}
+
+// serveWithCommand adds the stdio server name (`server add` arguments: flags,
+// then the command) to a fresh config dir and starts serve on it.
+func serveWithCommand(t *testing.T, name string, addArgs ...string) *instance {
+	t.Helper()
 	configDir := t.TempDir()
-	args := append([]string{"server", "add", "everything", "--config-dir", configDir, "--secrets", "file"}, addFlags...)
-	args = append(args, "--", nodeBinary(dir), filepath.Join(dir, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "stdio")
+	args := []string{"server", "add", name, "--config-dir", configDir, "--secrets", "file"}
+	if !slices.Contains(addArgs, "--") {
+		args = append(args, "--")
+	}
+	args = append(args, addArgs...)
 	out, err := exec.Command(binary, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("server add: %v\n%s", err, out)

@@ -205,15 +205,14 @@ func (c *cli) server(args []string) int {
 	}
 	var co common
 	var env, secretEnv multiFlag
-	var cwd, url string
-	var maxSessions int
+	var cwd, url, isolation string
 	fs := c.flags("server "+args[0], &co)
 	if args[0] == "add" {
 		fs.Var(&env, "env", "environment variable K=V for the command (repeatable)")
 		fs.Var(&secretEnv, "secret-env", "environment variable K=V whose value is kept in the keychain (repeatable)")
 		fs.StringVar(&cwd, "cwd", "", "working directory of the command")
 		fs.StringVar(&url, "url", "", "URL of a local Streamable HTTP MCP server, instead of a command")
-		fs.IntVar(&maxSessions, "max-sessions", 0, "most live sessions (child processes) at once; 0 means 16")
+		fs.StringVar(&isolation, "isolation", app.IsolationUser, "user: one instance per user, shared by all their sessions; session: one per MCP session (for servers that keep per-conversation state)")
 	}
 	pos, rest, code, ok := parseArgs(fs, args[1:])
 	if !ok {
@@ -226,7 +225,7 @@ func (c *cli) server(args []string) int {
 		}
 	case "add":
 		if len(pos) != 1 || (url == "") == (len(rest) == 0) {
-			return c.usageErr("usage: mcpshare server add NAME [--env K=V]... [--secret-env K=V]... [--cwd DIR] -- COMMAND ARGS...\n   or: mcpshare server add NAME --url http://127.0.0.1:PORT/mcp")
+			return c.usageErr("usage: mcpshare server add NAME [--env K=V]... [--secret-env K=V]... [--cwd DIR] [--isolation user|session] -- COMMAND ARGS...\n   or: mcpshare server add NAME --url http://127.0.0.1:PORT/mcp")
 		}
 	case "remove", "enable", "disable":
 		if len(pos) != 1 {
@@ -255,7 +254,7 @@ func (c *cli) server(args []string) int {
 		}
 		tw.Flush()
 	case "add":
-		cfg := app.ServerConfig{Name: pos[0], Enabled: true, MaxSessions: maxSessions}
+		cfg := app.ServerConfig{Name: pos[0], Enabled: true, Isolation: isolation}
 		if url != "" {
 			cfg.Kind, cfg.URL = app.KindHTTP, url
 		} else {

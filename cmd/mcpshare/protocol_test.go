@@ -1346,17 +1346,23 @@ func item24(t *testing.T, tg *ptarget) {
 			protoDelete(t, tg.mcp(), tok, resp.Header.Get("Mcp-Session-Id"))
 		}
 	}
-	// The guard of PROTOCOL.md's preamble ("the go-sdk also speaks 2026-07-28
-	// (sessionless); do not break it"): a sessionless request has no session id
-	// by design, and must keep getting an answer it understands: served (200),
-	// or refused with the JSON-RPC -32022 "unsupported protocol version" error
-	// that makes the client fall back to initialize; never a bare 400.
-	resp, body := protoDo(t, noRedirect, "POST", tg.mcp(), mcpHeaders(tok, "", "2026-07-28"), protoToolsList)
-	if msg := rpcMessage(resp, body); resp.StatusCode != http.StatusOK {
-		e, _ := msg["error"].(map[string]any)
-		if code, _ := e["code"].(float64); code != -32022 {
-			t.Errorf("sessionless 2026-07-28 tools/list: %d %.300s, want 200 or the -32022 fallback error", resp.StatusCode, body)
-		}
+	// PROTOCOL.md item 31: a 2026-07-28 request has no session id by design and
+	// is served on the same URL; one that claims the version in its header but
+	// lacks the per-request _meta gets the JSON-RPC error the spec names (never
+	// a bare 400, never a silent session).
+	modern := `{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{` +
+		`"io.modelcontextprotocol/protocolVersion":"2026-07-28",` +
+		`"io.modelcontextprotocol/clientInfo":{"name":"protocol-test","version":"1"},` +
+		`"io.modelcontextprotocol/clientCapabilities":{}}}}`
+	mh := mcpHeaders(tok, "", "2026-07-28")
+	mh["Mcp-Method"] = "tools/list"
+	resp, body := protoDo(t, noRedirect, "POST", tg.mcp(), mh, modern)
+	if msg := rpcMessage(resp, body); resp.StatusCode != http.StatusOK || msg["result"] == nil || resp.Header.Get("Mcp-Session-Id") != "" {
+		t.Errorf("sessionless 2026-07-28 tools/list: %d %v %.300s, want 200 with a result and no session", resp.StatusCode, resp.Header, body)
+	}
+	resp, body = protoDo(t, noRedirect, "POST", tg.mcp(), mcpHeaders(tok, "", "2026-07-28"), protoToolsList)
+	if msg := rpcMessage(resp, body); resp.StatusCode != http.StatusBadRequest || msg["error"] == nil {
+		t.Errorf("2026-07-28 header without _meta: %d %.300s, want 400 with a JSON-RPC error", resp.StatusCode, body)
 	}
 	resp, body = protoDo(t, noRedirect, "POST", tg.mcp(), mcpHeaders(tok, "no-such-session-"+strings.Repeat("x", 10), v), protoToolsList)
 	if resp.StatusCode != http.StatusNotFound {
