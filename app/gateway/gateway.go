@@ -23,7 +23,9 @@ const (
 	DefaultBackendIdle       = 10 * time.Minute
 	DefaultStartTimeout      = 30 * time.Second
 	// DefaultMaxBodyBytes bounds one MCP POST body, as the go-sdk's handler does.
-	DefaultMaxBodyBytes = 4 << 20
+	DefaultMaxBodyBytes    = 4 << 20
+	DefaultBodyReadTimeout = 30 * time.Second
+	DefaultWriteStall      = 30 * time.Second
 )
 
 // LogLines is how many stderr lines of a server Status keeps.
@@ -50,6 +52,12 @@ type Limits struct {
 	StartTimeout time.Duration
 	// MaxBodyBytes bounds one POST body.
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds reading one POST body: a body trickling in
+	// byte by byte holds nothing for longer.
+	BodyReadTimeout time.Duration
+	// WriteStall bounds each write to a client: a client that stops reading
+	// its response or stream loses it, and holds nothing else.
+	WriteStall time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -70,6 +78,8 @@ func (l Limits) withDefaults() Limits {
 	defd(&l.SessionIdle, DefaultSessionIdle)
 	defd(&l.BackendIdle, DefaultBackendIdle)
 	defd(&l.StartTimeout, DefaultStartTimeout)
+	defd(&l.BodyReadTimeout, DefaultBodyReadTimeout)
+	defd(&l.WriteStall, DefaultWriteStall)
 	if l.MaxBodyBytes <= 0 {
 		l.MaxBodyBytes = DefaultMaxBodyBytes
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,11 +79,19 @@ type testGateway struct {
 
 	mu      sync.Mutex
 	changes map[string]int
+	conns   map[net.Conn]http.ConnState // open connections of the test server
+}
+
+// openConns counts the test server's connections that are not closed.
+func (tg *testGateway) openConns() int {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return len(tg.conns)
 }
 
 func newTestGateway(t testing.TB, limits Limits, specs ...ServerSpec) *testGateway {
 	t.Helper()
-	tg := &testGateway{changes: map[string]int{}}
+	tg := &testGateway{changes: map[string]int{}, conns: map[net.Conn]http.ConnState{}}
 	tg.Gateway = New(Config{
 		Limits: limits,
 		OnChange: func(server string) {
@@ -101,7 +111,17 @@ func newTestGateway(t testing.TB, limits Limits, specs ...ServerSpec) *testGatew
 	mux.HandleFunc("/mcp/{name}", func(w http.ResponseWriter, r *http.Request) {
 		guard(tg.Handler(r.PathValue("name"))).ServeHTTP(w, r)
 	})
-	tg.ts = httptest.NewServer(mux)
+	tg.ts = httptest.NewUnstartedServer(mux)
+	tg.ts.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		tg.mu.Lock()
+		defer tg.mu.Unlock()
+		if st == http.StateClosed || st == http.StateHijacked {
+			delete(tg.conns, c)
+		} else {
+			tg.conns[c] = st
+		}
+	}
+	tg.ts.Start()
 	t.Cleanup(func() {
 		tg.ts.Close()
 		tg.Close()
@@ -203,4 +223,35 @@ func post(t testing.TB, url, token, body string, header map[string]string) (int,
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// waitFor polls cond until it holds, failing after 20 seconds.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 20s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return p.Signal(syscall.Signal(0)) == nil
+}
+
+// startProcess starts a program for the test and ends it afterwards.
+func startProcess(t testing.TB, path string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(path, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
 }

@@ -19,14 +19,6 @@ import (
 // signed-in user may use as one MCP server.
 const AllServers = ""
 
-// Timeouts of one MCP request on the wire. A POST body must arrive within
-// bodyReadTimeout; each write to a client may stall at most writeStall
-// (a client that stops reading its stream loses it, and nothing else).
-const (
-	bodyReadTimeout = 30 * time.Second
-	writeStall      = 30 * time.Second
-)
-
 // Protocol versions and header names the dispatch looks at.
 const (
 	version20260728       = "2026-07-28"
@@ -78,8 +70,12 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	rc := http.NewResponseController(w)
-	defer rc.SetWriteDeadline(time.Time{}) // a kept-alive connection starts afresh
-	w = &stallWriter{ResponseWriter: w, rc: rc}
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	req = req.WithContext(ctx)
+	sw := &stallWriter{ResponseWriter: w, rc: rc, stall: r.g.limits.WriteStall, fail: cancel}
+	defer sw.done()
+	w = sw
 
 	modern, id, ok := r.classify(w, req, rc)
 	if !ok {
@@ -112,10 +108,12 @@ func (r *route) classify(w http.ResponseWriter, req *http.Request, rc *http.Resp
 	if req.Method != http.MethodPost {
 		return !hasSession && headerVersion >= version20260728, id, true
 	}
-	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	_ = rc.SetReadDeadline(time.Now().Add(r.g.limits.BodyReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.g.limits.MaxBodyBytes))
-	_ = rc.SetReadDeadline(time.Time{})
 	if err != nil {
+		// The read deadline stays in force: the server must not wait for the
+		// rest of the body either, and the connection is not reused.
+		w.Header().Set("Connection", "close")
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			http.Error(w, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
@@ -124,6 +122,7 @@ func (r *route) classify(w http.ResponseWriter, req *http.Request, rc *http.Resp
 		}
 		return false, id, false
 	}
+	_ = rc.SetReadDeadline(time.Time{})
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	p, perr := peek(body)
 	if perr == nil && p.id != nil {
@@ -308,21 +307,52 @@ func (r *route) close() {
 	}
 }
 
-// stallWriter gives each write to the client writeStall to complete, so a
-// client that stops reading cannot hold a stream (and what feeds it) forever.
+// stallWriter gives each write to the client its stall bound to complete,
+// so a client that stops reading cannot hold a stream (and what feeds it)
+// forever.
+// A failed write ends the request (fail cancels its context): the SDK would
+// otherwise keep waiting on a stream nobody can read.
 type stallWriter struct {
 	http.ResponseWriter
-	rc *http.ResponseController
+	rc    *http.ResponseController
+	stall time.Duration
+	fail  context.CancelFunc
+
+	mu     sync.Mutex
+	failed bool
+}
+
+// done clears the write deadline for the next request on a kept-alive
+// connection, unless a write failed: then what is left must not block either.
+func (s *stallWriter) done() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.failed {
+		_ = s.rc.SetWriteDeadline(time.Time{})
+	}
+}
+
+func (s *stallWriter) setFailed() {
+	s.mu.Lock()
+	s.failed = true
+	s.mu.Unlock()
+	s.fail()
 }
 
 func (s *stallWriter) Write(p []byte) (int, error) {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(writeStall))
-	return s.ResponseWriter.Write(p)
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.stall))
+	n, err := s.ResponseWriter.Write(p)
+	if err != nil {
+		s.setFailed()
+	}
+	return n, err
 }
 
 func (s *stallWriter) Flush() {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(writeStall))
-	_ = s.rc.Flush()
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.stall))
+	if err := s.rc.Flush(); err != nil {
+		s.setFailed()
+	}
 }
 
 func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -2,7 +2,8 @@
 //
 // Run without arguments it serves MCP with the tools echo, slow, crash, ask, pid,
 // env, spawn, log (a log message during the call), grow (adds a tool: the list
-// changes) and bigline (writes a line of 17 MiB to stdout). "stdioserver hang" reads stdin and never answers (a server that
+// changes), big (a result of the given size) and bigline (writes a line of
+// 17 MiB to stdout). "stdioserver hang" reads stdin and never answers (a server that
 // does not answer initialize). "stdioserver sleep" sleeps for an hour (the
 // grandchild started by the spawn tool).
 package main
@@ -150,6 +151,11 @@ func main() {
 			return text("I am new"), nil, nil
 		})
 		return text("added " + a.Text), nil, nil
+	})
+	mcp.AddTool(s, &mcp.Tool{Name: "big"}, func(ctx context.Context, req *mcp.CallToolRequest, a struct {
+		Bytes int `json:"bytes"`
+	}) (*mcp.CallToolResult, any, error) {
+		return text(strings.Repeat("b", a.Bytes)), nil, nil
 	})
 	mcp.AddTool(s, &mcp.Tool{Name: "bigline"}, func(ctx context.Context, req *mcp.CallToolRequest, a noArgs) (*mcp.CallToolResult, any, error) {
 		// Not a JSON-RPC message the SDK would send: a line over the 16 MiB
