@@ -85,10 +85,10 @@ type App struct {
 
 	life     sync.Mutex // held across Start and Stop, never with mu held
 	mu       sync.Mutex
-	stored   Settings           // as saved in the database
-	settings Settings           // effective: stored settings plus this run's overrides
-	enabled  []string           // names of enabled servers, for the authorization server
-	share    *sharing           // nil while stopped
+	stored   Settings // as saved in the database
+	settings Settings // effective: stored settings plus this run's overrides
+	enabled  []string // names of enabled servers, for the authorization server
+	share    *sharing // nil while stopped
 	status   Status
 
 	// How long one tunnel attempt may take, and the first retry delay;

@@ -94,14 +94,19 @@ func (a *App) gatewaySpecs(sh *sharing) ([]gateway.ServerSpec, error) {
 		if !c.Enabled {
 			continue
 		}
-		specs = append(specs, gateway.ServerSpec{
-			Name: c.Name, Kind: gateway.Kind(c.Kind),
-			Command: c.Command, Args: c.Args, Env: c.Env, SecretEnv: c.SecretEnv, Dir: c.Dir,
-			URL: c.URL, Root: c.Root, Isolation: gateway.Isolation(c.Isolation),
-			Revision: sh.revision(c.Name),
-		})
+		specs = append(specs, specOf(c, sh.revision(c.Name)))
 	}
 	return specs, nil
+}
+
+// specOf is a stored server as the gateway takes it.
+func specOf(c ServerConfig, revision int) gateway.ServerSpec {
+	return gateway.ServerSpec{
+		Name: c.Name, Kind: gateway.Kind(c.Kind),
+		Command: c.Command, Args: c.Args, Env: c.Env, SecretEnv: c.SecretEnv, Dir: c.Dir,
+		URL: c.URL, Root: c.Root, Isolation: gateway.Isolation(c.Isolation),
+		Revision: revision,
+	}
 }
 
 // newGateway is the gateway of one share.

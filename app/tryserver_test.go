@@ -64,7 +64,7 @@ func TestTryServerListsToolsAndStderr(t *testing.T) {
 func TestTryServerSaysWhyItFailed(t *testing.T) {
 	a := openTest(t, nil)
 	res, err := a.TryServer(context.Background(), helperConfig("fail"), map[string]string{"TOKEN": "x"})
-	if err == nil || !strings.Contains(err.Error(), `"helper" did not start`) {
+	if err == nil || !strings.Contains(err.Error(), `server "helper" exited with status 3`) {
 		t.Fatalf("TryServer of a server that exits: %v", err)
 	}
 	if got := strings.Join(res.Stderr, "\n"); !strings.Contains(got, "config.json not found") {

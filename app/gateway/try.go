@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// TryResult is what Try found out about a server.
+type TryResult struct {
+	// Server is the name and version the server gave.
+	Server string
+	// Tools are the names of the tools it lists, in its order.
+	Tools []string
+	// Stderr holds the last lines a stdio server wrote to its stderr, also
+	// when it failed (they usually say why).
+	Stderr []string
+}
+
+// Try starts spec the way a share would (same process setup, environment
+// and handshake), lists its tools and stops it, within ctx: the "Test"
+// button of a server that is not saved yet. secret reads its secret
+// variables.
+func Try(ctx context.Context, spec ServerSpec, secret func(ctx context.Context, server, key string) (string, error)) (TryResult, error) {
+	limits := Limits{}
+	if d, ok := ctx.Deadline(); ok {
+		limits.StartTimeout = max(time.Until(d), time.Second)
+	}
+	g := New(Config{Secret: secret, Limits: limits})
+	defer g.Close()
+	if err := g.SetServers([]ServerSpec{spec}); err != nil {
+		return TryResult{}, err
+	}
+	p := g.pool("", spec.Name)
+	b, err := p.acquire(ctx, sharedKey, false)
+	var res TryResult
+	if err == nil {
+		if info := b.cs.InitializeResult().ServerInfo; info != nil {
+			res.Server = strings.TrimSpace(info.Name + " " + info.Version)
+		}
+		p.mu.Lock()
+		if c := p.catalog; c != nil {
+			for _, t := range c.tools {
+				res.Tools = append(res.Tools, t.Name)
+			}
+		}
+		p.mu.Unlock()
+		b.release()
+		p.close("the test is over")
+	}
+	res.Stderr = g.Status(spec.Name).Log
+	return res, err
+}
