@@ -317,7 +317,14 @@ func TestServeAnnouncesAndChallenges(t *testing.T) {
 func TestTypeScriptSDKClient(t *testing.T) {
 	dir := requireE2E(t)
 	inst := startServe(t, "")
-	mcpURL := inst.mcpURL(t, "files")
+	for _, mcpURL := range []string{inst.mcpURL(t, "files"), inst.ready.Issuer + "/mcp"} {
+		t.Run(strings.TrimPrefix(mcpURL, inst.ready.Issuer), func(t *testing.T) { tsClientSignsInAndCalls(t, dir, inst, mcpURL) })
+	}
+}
+
+// tsClientSignsInAndCalls runs the TS SDK client against mcpURL: discovery,
+// registration, sign-in, then search and fetch.
+func tsClientSignsInAndCalls(t *testing.T, dir string, inst *instance, mcpURL string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, nodeBinary(dir), "ts_client.mjs", mcpURL, inst.user, inst.password, "fox")
@@ -379,7 +386,12 @@ func goSDKSignIn(t *testing.T, user, password string) auth.AuthorizationCodeFetc
 
 func TestGoSDKClient(t *testing.T) {
 	inst := startServe(t, "")
-	mcpURL := inst.mcpURL(t, "files")
+	for _, mcpURL := range []string{inst.mcpURL(t, "files"), inst.ready.Issuer + "/mcp"} {
+		t.Run(strings.TrimPrefix(mcpURL, inst.ready.Issuer), func(t *testing.T) { goSDKSignsInAndSearches(t, inst, mcpURL) })
+	}
+}
+
+func goSDKSignsInAndSearches(t *testing.T, inst *instance, mcpURL string) {
 	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
 		RedirectURL: "http://127.0.0.1:8999/callback",
 		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
