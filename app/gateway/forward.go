@@ -370,11 +370,19 @@ func (f *front) drive(fr *frontReq, r *running) (mcp.Result, error) {
 				return out.res, nil
 			}
 		case a := <-r.c.asks:
+			if resp, err, decided := cannotAsk(fr.caps, a.params); decided {
+				a.answer(resp, err)
+				continue
+			}
 			if fr.modern {
 				return f.pause(r, a), nil
 			}
-			resp, err := fulfill(fr.ctx, fr.ss, a.params)
-			a.answer(resp, err)
+			// The answer may take the client a while (a person types it):
+			// results and notifications keep flowing meanwhile.
+			go func() {
+				resp, err := fulfill(fr.ctx, fr.ss, a.params)
+				a.answer(resp, err)
+			}()
 		case n := <-r.c.notes:
 			deliver(fr, n)
 		case <-fr.ctx.Done():
@@ -405,6 +413,31 @@ func deliver(fr *frontReq, n note) {
 	case n.elicited != nil:
 		_ = fr.ss.NotifyElicitationComplete(fr.ctx, n.elicited)
 	}
+}
+
+// cannotAsk answers a server's request at once when the client did not
+// declare the capability it needs: roots with an empty list (the owner's
+// configuration stands), sampling and elicitation with an error the server
+// can handle. decided is false when the client is to be asked.
+func cannotAsk(caps *mcp.ClientCapabilities, ir mcp.InputRequest) (resp mcp.InputResponse, err error, decided bool) {
+	if caps == nil {
+		caps = &mcp.ClientCapabilities{}
+	}
+	switch ir.(type) {
+	case *mcp.ListRootsParams:
+		if caps.RootsV2 == nil {
+			return &mcp.ListRootsResult{Roots: []*mcp.Root{}}, nil, true
+		}
+	case *mcp.CreateMessageParams, *mcp.CreateMessageWithToolsParams:
+		if caps.Sampling == nil {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "the client does not support sampling"}, true
+		}
+	case *mcp.ElicitParams:
+		if caps.Elicitation == nil {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "the client does not support elicitation"}, true
+		}
+	}
+	return nil, nil, false
 }
 
 // fulfill asks a session-based client what a server asked for, as a

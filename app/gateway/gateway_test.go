@@ -213,3 +213,24 @@ func TestChildEnvironment(t *testing.T) {
 		t.Errorf("the app's own variables reached the server:\n%s", env)
 	}
 }
+
+// A server's request for what the client did not declare is answered by
+// the gateway at once (roots: none; sampling: an error), so the call goes on
+// instead of waiting for an answer that will never come.
+func TestRequestsTheClientCannotAnswer(t *testing.T) {
+	tg := newTestGateway(t, Limits{}, stdioSpec("s"))
+	for _, version := range []string{legacy, modern} {
+		t.Run(version, func(t *testing.T) {
+			cs := connect(t, tg.url("s"), "tok-alice", version, &mcp.ClientOptions{Capabilities: &mcp.ClientCapabilities{}})
+			if got := callText(t, cs, "ask", map[string]any{"kind": "roots"}); got != "roots: " {
+				t.Errorf("roots for a client without roots = %q, want none", got)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "ask", Arguments: map[string]any{"kind": "sampling"}})
+			if err == nil && !res.IsError {
+				t.Errorf("sampling for a client without sampling: %+v", res)
+			}
+		})
+	}
+}

@@ -103,7 +103,7 @@ func TestClientThatStopsReadingPinsNothing(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
-	body := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"big","arguments":{"bytes":12000000}}}`
+	body := `{"jsonrpc":"2.0","id":"stalled-call","method":"tools/call","params":{"name":"big","arguments":{"bytes":12000000}}}`
 	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer tok-alice\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: %s\r\nMcp-Protocol-Version: %s\r\nContent-Length: %d\r\n\r\n%s",
 		u.Path, u.Host, cs.ID(), legacy, len(body), body)
 	// Never read. Meanwhile the same user's calls are served.

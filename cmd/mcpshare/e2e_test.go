@@ -203,7 +203,13 @@ func serveWithEverything(t *testing.T, dir string, addFlags ...string) *instance
 // then the command) to a fresh config dir and starts serve on it.
 func serveWithCommand(t *testing.T, name string, addArgs ...string) *instance {
 	t.Helper()
-	configDir := t.TempDir()
+	return serveWithCommandIn(t, t.TempDir(), name, addArgs...)
+}
+
+// serveWithCommandIn is serveWithCommand on a config dir of the caller's
+// (which may hold users added before the first start).
+func serveWithCommandIn(t *testing.T, configDir, name string, addArgs ...string) *instance {
+	t.Helper()
 	args := []string{"server", "add", name, "--config-dir", configDir, "--secrets", "file"}
 	if !slices.Contains(addArgs, "--") {
 		args = append(args, "--")
@@ -423,6 +429,12 @@ func goSDKSignsInAndSearches(t *testing.T, inst *instance, mcpURL string) {
 // as ChatGPT does with "user-defined OAuth client" credentials.
 func preregistered(t *testing.T, inst *instance, resource string) (*oauth2.Config, *oauth2.Token) {
 	t.Helper()
+	return preregisteredAs(t, inst, resource, inst.user, inst.password)
+}
+
+// preregisteredAs is preregistered for another user of the installation.
+func preregisteredAs(t *testing.T, inst *instance, resource, user, password string) (*oauth2.Config, *oauth2.Token) {
+	t.Helper()
 	redirect := "https://chatgpt.com/connector/oauth/e2e-test-callback"
 	cfg := &oauth2.Config{
 		ClientID: inst.ready.ClientID, ClientSecret: inst.ready.ClientSecret,
@@ -434,7 +446,7 @@ func preregistered(t *testing.T, inst *instance, resource string) (*oauth2.Confi
 	}
 	verifier := oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL("st-123", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("resource", resource))
-	loc := signIn(t, authURL, inst.user, inst.password)
+	loc := signIn(t, authURL, user, password)
 	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != redirect {
 		t.Fatalf("redirected to %s", loc)
 	}
@@ -687,6 +699,16 @@ func childrenOf(pid int) []int {
 	return out
 }
 
+// descendantsOf lists every process below pid.
+func descendantsOf(pid int) []int {
+	var out []int
+	for _, c := range childrenOf(pid) {
+		out = append(out, c)
+		out = append(out, descendantsOf(c)...)
+	}
+	return out
+}
+
 func alive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -701,7 +723,10 @@ func alive(pid int) bool {
 // clean up) while a stdio server runs for a session: the child must die too.
 func TestNoChildSurvivesKilledServe(t *testing.T) {
 	dir := requireE2E(t)
-	inst := serveWithEverything(t, dir)
+	// A wrapper that ignores SIGTERM and leaves a grandchild that ignores it
+	// too and never reads stdin: what Setpgid and Pdeathsig alone let live.
+	everything := nodeBinary(dir) + " " + filepath.Join(dir, "node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+	inst := serveWithCommand(t, "everything", "sh", "-c", `trap "" TERM; sleep 1000 & `+everything+` stdio; wait`)
 	url := inst.mcpURL(t, "everything")
 	_, tok := preregistered(t, inst, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -712,9 +737,9 @@ func TestNoChildSurvivesKilledServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close()
-	kids := childrenOf(inst.cmd.Process.Pid)
-	if len(kids) == 0 {
-		t.Fatal("no child process runs for the open session")
+	kids := descendantsOf(inst.cmd.Process.Pid)
+	if len(kids) < 3 {
+		t.Fatalf("processes under serve: %v, want the supervisor, the wrapper, sleep and node", kids)
 	}
 	inst.cmd.Process.Kill()
 	<-inst.exited
@@ -723,9 +748,13 @@ func TestNoChildSurvivesKilledServe(t *testing.T) {
 	for _, pid := range kids {
 		for alive(pid) {
 			if time.Now().After(deadline) {
-				t.Fatalf("child %d outlived the killed serve", pid)
+				t.Fatalf("process %d outlived the killed serve", pid)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+func readProcFile(pid int, name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("/proc", fmt.Sprint(pid), name))
 }
