@@ -2,11 +2,12 @@
 //
 // It owns the configuration directory (one bbolt file with settings and shared
 // servers, plus the OS keychain through app/secrets), and wires the parts
-// together: the OAuth 2.1 authorization server and its guard (oauthserver), one
-// MCP handler per shared server (app/builtin for the built-in "files" server,
-// app/bridge for stdio commands and local HTTP servers), the local HTTP
-// listener on 127.0.0.1 and the public origin from a tunnel provider (tunnel).
-// All routes live in one http.ServeMux built by [App.Handler].
+// together: the OAuth 2.1 authorization server and its guard (oauthserver), the
+// MCP gateway (app/gateway) that serves the shared servers at /mcp and
+// /mcp/NAME, the local HTTP listener on 127.0.0.1 and the public origin from a
+// tunnel provider (tunnel). All routes live in one http.ServeMux built by
+// [App.Handler]; the guard in front of each MCP URL is built once per share and
+// again when the servers change (servers.go), never per request.
 //
 // The GUI (app/ui) and the command line (cmd/mcpshare) drive an [App] through
 // its methods and observe it through [App.Subscribe]. The package never draws a
