@@ -305,8 +305,82 @@ func (f *front) exchange(fr *frontReq, server string, o op) (mcp.Result, error) 
 		return nil, clientError(err)
 	}
 	run := newRunning(f, b, fr, server, o)
-	run.send(backendState, fr.responses)
-	return f.drive(fr, run)
+	if fr.modern && !b.key.modern {
+		// Only here can a call pause: a session-era server asks the client
+		// something mid-call, and a 2026-07-28 client answers in a request
+		// of its own while the server's call goes on.
+		run.send(backendState, fr.responses)
+		return f.drive(fr, run)
+	}
+	return f.driveInline(fr, run, backendState, fr.responses)
+}
+
+// driveInline runs a request that cannot pause in the client's own
+// goroutine (one hand-off fewer per call); what the server sends meanwhile
+// is passed on by a helper goroutine, drained before the result goes out.
+func (f *front) driveInline(fr *frontReq, r *running, state string, in mcp.InputResponseMap) (mcp.Result, error) {
+	defer r.finish()
+	r.c.attach(fr)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case a := <-r.c.asks:
+				f.answerInline(fr, a)
+			case n := <-r.c.notes:
+				deliver(fr, n)
+			case <-stop:
+				for {
+					select {
+					case n := <-r.c.notes:
+						deliver(fr, n)
+					default:
+						return
+					}
+				}
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-stopped
+	}()
+	for {
+		out := r.o.send(fr.ctx, r.b.cs, fr.backendMeta(r.c.token), in, state)
+		switch {
+		case out.err != nil:
+			return nil, f.callError(r.b, out.err)
+		case out.irs != nil && fr.modern:
+			return r.o.asking(out.irs, f.seal(r, requestState{Backend: out.state})), nil
+		case out.irs != nil:
+			resp, err := fulfillAll(fr.ctx, fr.ss, out.irs)
+			if err != nil {
+				return nil, err
+			}
+			state, in = out.state, resp
+		default:
+			return out.res, nil
+		}
+	}
+}
+
+// answerInline answers a server's request during a call that cannot pause:
+// the session client is asked on its stream; a 2026-07-28 client cannot be
+// asked mid-call (its server should have returned input_required).
+func (f *front) answerInline(fr *frontReq, a *ask) {
+	if resp, err, decided := cannotAsk(fr.caps, a.params); decided {
+		a.answer(resp, err)
+		return
+	}
+	if fr.modern {
+		a.answer(nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "a 2026-07-28 client is asked by input_required results, not by requests during a call"})
+		return
+	}
+	go func() {
+		resp, err := fulfill(fr.ctx, fr.ss, a.params)
+		a.answer(resp, err)
+	}()
 }
 
 // running is one forwarded request in progress at a backend; it may outlive
@@ -345,7 +419,8 @@ func (r *running) finish() {
 	})
 }
 
-// drive runs the request's loop for the client request fr.
+// drive runs the loop of a request that may pause (a 2026-07-28 client at a
+// session-era server) for the client request fr.
 func (f *front) drive(fr *frontReq, r *running) (mcp.Result, error) {
 	r.c.attach(fr)
 	for {
@@ -374,15 +449,7 @@ func (f *front) drive(fr *frontReq, r *running) (mcp.Result, error) {
 				a.answer(resp, err)
 				continue
 			}
-			if fr.modern {
-				return f.pause(r, a), nil
-			}
-			// The answer may take the client a while (a person types it):
-			// results and notifications keep flowing meanwhile.
-			go func() {
-				resp, err := fulfill(fr.ctx, fr.ss, a.params)
-				a.answer(resp, err)
-			}()
+			return f.pause(r, a), nil
 		case n := <-r.c.notes:
 			deliver(fr, n)
 		case <-fr.ctx.Done():

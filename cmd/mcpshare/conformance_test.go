@@ -138,7 +138,7 @@ func compareTallies(t *testing.T, what string, direct, shared tally, failures ma
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -156,7 +156,7 @@ var goEverything struct {
 
 // goEverythingServer builds the go-sdk's conformance everything-server, the
 // fixture the suite's scenarios are written for (stdio by default).
-func goEverythingServer(t *testing.T) string {
+func goEverythingServer(t testing.TB) string {
 	t.Helper()
 	goEverything.once.Do(func() {
 		goEverything.path = filepath.Join(filepath.Dir(binary), "everything-server")
@@ -173,7 +173,7 @@ func goEverythingServer(t *testing.T) string {
 }
 
 // startDirect runs the everything-server on HTTP with the go-sdk's handler.
-func startDirect(t *testing.T, stateless bool) string {
+func startDirect(t testing.TB, stateless bool) string {
 	t.Helper()
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	cmd := exec.Command(goEverythingServer(t), "-http", addr, "-stateless="+strconv.FormatBool(stateless))
@@ -185,7 +185,7 @@ func startDirect(t *testing.T, stateless bool) string {
 	return "http://" + addr + "/"
 }
 
-func waitListening(t *testing.T, addr string) {
+func waitListening(t testing.TB, addr string) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		if c, err := net.Dial("tcp", addr); err == nil {

@@ -83,7 +83,7 @@ type instance struct {
 
 // startServe runs `mcpshare serve` with a fresh config dir (unless args name
 // one) and waits until its ready file appears.
-func startServe(t *testing.T, configDir string, args ...string) *instance {
+func startServe(t testing.TB, configDir string, args ...string) *instance {
 	t.Helper()
 	if configDir == "" {
 		configDir = t.TempDir()
@@ -136,7 +136,7 @@ func startServe(t *testing.T, configDir string, args ...string) *instance {
 	return inst
 }
 
-func (inst *instance) mcpURL(t *testing.T, name string) string {
+func (inst *instance) mcpURL(t testing.TB, name string) string {
 	t.Helper()
 	u, ok := inst.ready.Servers[name]
 	if !ok {
@@ -161,7 +161,7 @@ var (
 
 // signIn does what a person does in the browser: open the authorization URL,
 // fill in the login form, submit it, and return the redirect it lands on.
-func signIn(t *testing.T, authURL, user, password string) *url.URL {
+func signIn(t testing.TB, authURL, user, password string) *url.URL {
 	t.Helper()
 	resp, err := noRedirect.Get(authURL)
 	if err != nil {
@@ -201,14 +201,14 @@ func serveWithEverything(t *testing.T, dir string, addFlags ...string) *instance
 
 // serveWithCommand adds the stdio server name (`server add` arguments: flags,
 // then the command) to a fresh config dir and starts serve on it.
-func serveWithCommand(t *testing.T, name string, addArgs ...string) *instance {
+func serveWithCommand(t testing.TB, name string, addArgs ...string) *instance {
 	t.Helper()
 	return serveWithCommandIn(t, t.TempDir(), name, addArgs...)
 }
 
 // serveWithCommandIn is serveWithCommand on a config dir of the caller's
 // (which may hold users added before the first start).
-func serveWithCommandIn(t *testing.T, configDir, name string, addArgs ...string) *instance {
+func serveWithCommandIn(t testing.TB, configDir, name string, addArgs ...string) *instance {
 	t.Helper()
 	args := []string{"server", "add", name, "--config-dir", configDir, "--secrets", "file"}
 	if !slices.Contains(addArgs, "--") {
@@ -231,7 +231,7 @@ func serveWithCommandIn(t *testing.T, configDir, name string, addArgs ...string)
 
 // fillLoginForm reads the login page like a browser: the form's action and
 // every input, with the user name and password typed in.
-func fillLoginForm(t *testing.T, body []byte, authURL, user, password string) (*url.URL, url.Values) {
+func fillLoginForm(t testing.TB, body []byte, authURL, user, password string) (*url.URL, url.Values) {
 	t.Helper()
 	m := formRE.FindSubmatch(body)
 	if m == nil {
@@ -259,7 +259,7 @@ func fillLoginForm(t *testing.T, body []byte, authURL, user, password string) (*
 	return action, form
 }
 
-func requireE2E(t *testing.T) string {
+func requireE2E(t testing.TB) string {
 	t.Helper()
 	dir, _ := filepath.Abs("testdata/node")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", "sdk")); err != nil {
@@ -427,13 +427,13 @@ func goSDKSignsInAndSearches(t *testing.T, inst *instance, mcpURL string) {
 
 // preregistered signs in with the pre-registered client and golang.org/x/oauth2
 // as ChatGPT does with "user-defined OAuth client" credentials.
-func preregistered(t *testing.T, inst *instance, resource string) (*oauth2.Config, *oauth2.Token) {
+func preregistered(t testing.TB, inst *instance, resource string) (*oauth2.Config, *oauth2.Token) {
 	t.Helper()
 	return preregisteredAs(t, inst, resource, inst.user, inst.password)
 }
 
 // preregisteredAs is preregistered for another user of the installation.
-func preregisteredAs(t *testing.T, inst *instance, resource, user, password string) (*oauth2.Config, *oauth2.Token) {
+func preregisteredAs(t testing.TB, inst *instance, resource, user, password string) (*oauth2.Config, *oauth2.Token) {
 	t.Helper()
 	redirect := "https://chatgpt.com/connector/oauth/e2e-test-callback"
 	cfg := &oauth2.Config{
