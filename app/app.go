@@ -94,6 +94,8 @@ type App struct {
 	// How long one tunnel attempt may take, and the first retry delay;
 	// constants but for tests.
 	tunnelStartWithin, tunnelRetryFirst time.Duration
+	// The HTTP servers' header and idle timeouts; constants but for tests.
+	readHeaderTimeout, idleTimeout time.Duration
 }
 
 // Open opens (or on first run creates) the installation in opts.ConfigDir.
@@ -125,6 +127,8 @@ func Open(opts Options) (*App, error) {
 
 		tunnelStartWithin: tunnelStartWithin,
 		tunnelRetryFirst:  tunnelRetryFirst,
+		readHeaderTimeout: readHeaderTimeout,
+		idleTimeout:       idleTimeout,
 	}
 	a.events.fill = a.fillEvent
 	if err := a.init(); err != nil {

@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +108,40 @@ func mcpGoCalls(t *testing.T, url, token, version, tool string) {
 	}
 	if tc, ok := out.Content[0].(mcpgo.TextContent); !ok || !strings.Contains(tc.Text, "simple text") {
 		t.Fatalf("%s: %+v", tool, out.Content)
+	}
+}
+
+// A local Streamable HTTP server (server-everything from npm, which sends
+// the first byte of its event stream only with a keepalive after 15 s) is
+// shared as a backend: a client of MCP Share connects at once, its event
+// stream included, and calls the server's tools.
+func TestLocalHTTPServerFromNPM(t *testing.T) {
+	dir := requireE2E(t)
+	port := freePort(t)
+	srv := exec.Command(nodeBinary(dir), filepath.Join(dir, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "streamableHttp")
+	srv.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	waitListening(t, "127.0.0.1:"+strconv.Itoa(port))
+	inst := serveWithCommand(t, "web", "--url", fmt.Sprintf("http://127.0.0.1:%d/mcp", port))
+	url := inst.mcpURL(t, "web")
+	_, tok := preregistered(t, inst, url)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	c := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url, HTTPClient: oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok))}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("connecting took %s: the event stream waited for the upstream's keepalive", d)
+	}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"message": "over HTTP"}})
+	if err != nil || res.IsError || !strings.Contains(res.Content[0].(*mcp.TextContent).Text, "over HTTP") {
+		t.Fatalf("echo: %v %+v", err, res)
 	}
 }

@@ -199,8 +199,9 @@ func serveWithEverything(t *testing.T, dir string, addFlags ...string) *instance
 	return serveWithCommand(t, "everything", args...)
 }
 
-// serveWithCommand adds the stdio server name (`server add` arguments: flags,
-// then the command) to a fresh config dir and starts serve on it.
+// serveWithCommand adds the server name to a fresh config dir and starts
+// serve on it; addArgs are `server add` arguments: a command line, or flags
+// (then "--" and a command line, or --url).
 func serveWithCommand(t testing.TB, name string, addArgs ...string) *instance {
 	t.Helper()
 	return serveWithCommandIn(t, t.TempDir(), name, addArgs...)
@@ -211,8 +212,8 @@ func serveWithCommand(t testing.TB, name string, addArgs ...string) *instance {
 func serveWithCommandIn(t testing.TB, configDir, name string, addArgs ...string) *instance {
 	t.Helper()
 	args := []string{"server", "add", name, "--config-dir", configDir, "--secrets", "file"}
-	if !slices.Contains(addArgs, "--") {
-		args = append(args, "--")
+	if !slices.Contains(addArgs, "--") && !strings.HasPrefix(addArgs[0], "-") {
+		args = append(args, "--") // a bare command line
 	}
 	args = append(args, addArgs...)
 	out, err := exec.Command(binary, args...).CombinedOutput()
