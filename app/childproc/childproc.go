@@ -95,6 +95,11 @@ func RunSupervisorIfAsked() {
 // fs.ErrNotExist), is not executable, or a Dir that is not a directory. A program that
 // vanishes between Command and Start makes the supervisor write why to Stderr and exit with
 // status 127 (not found) or 126 (could not run), as a shell does.
+//
+// With CommandTransport, set TerminateDuration longer than spec.Grace: its SIGTERM then lets
+// the supervisor end the tree itself (SIGTERM, the grace, SIGKILL) and exit with the command's
+// status. Call KillTree after Close in any case; it ends the tree also when the transport had
+// to kill the supervisor.
 func Command(spec Spec) (*exec.Cmd, error) {
 	if !ready.Load() {
 		return nil, errors.New("childproc: RunSupervisorIfAsked was not called first in main (or TestMain), so the supervisor would run the whole program")

@@ -156,6 +156,9 @@ func (g group) others() ([]int, error) {
 // and exits with 128+N, as a shell does, since re-raising those would make the Go runtime print
 // a stack trace into the server's log.
 func exitStatus(state *os.ProcessState, name string) int {
+	if state == nil { // Wait failed without a status: nothing to pass on
+		return 1
+	}
 	ws, ok := state.Sys().(syscall.WaitStatus)
 	if !ok || !ws.Signaled() {
 		return state.ExitCode()

@@ -32,6 +32,9 @@ func supervise(cfg supervisorConfig) int {
 	if err := child.Start(); err != nil {
 		return startFailed(cfg.args[0], err)
 	}
-	_ = child.Wait()
+	if err := child.Wait(); child.ProcessState == nil {
+		fmt.Fprintf(os.Stderr, "mcpshare: waiting for %s: %v\n", cfg.args[0], err)
+		return 1
+	}
 	return child.ProcessState.ExitCode()
 }
