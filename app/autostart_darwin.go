@@ -1,0 +1,3 @@
+package app
+
+func systemLoginItem() (loginItem, error) { return launchAgentItem() }
