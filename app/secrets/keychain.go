@@ -39,6 +39,8 @@ type keychainStore struct {
 	kr      keyringAPI
 	// busCheck reports a missing session bus before go-keyring is asked; see sessionBusError.
 	busCheck func() error
+	// limit refuses a value this system's keychain cannot hold; nil when there is no limit.
+	limit keychainLimit
 }
 
 var _ Store = (*keychainStore)(nil)
@@ -48,7 +50,7 @@ var _ Store = (*keychainStore)(nil)
 // whichever comes first; go-keyring has no way to cancel a call, so one that does not
 // answer is left to finish in the background.
 func Keychain(service string) Store {
-	return &keychainStore{service: service, timeout: DefaultTimeout, kr: goKeyring{}, busCheck: sessionBusError}
+	return &keychainStore{service: service, timeout: DefaultTimeout, kr: goKeyring{}, busCheck: sessionBusError, limit: limitFor(runtime.GOOS)}
 }
 
 func (k *keychainStore) Get(ctx context.Context, key string) (string, error) {
@@ -64,6 +66,11 @@ func (k *keychainStore) Get(ctx context.Context, key string) (string, error) {
 }
 
 func (k *keychainStore) Set(ctx context.Context, key, value string) error {
+	if k.limit != nil {
+		if err := k.limit(k.service, key, value); err != nil {
+			return err
+		}
+	}
 	return k.call(ctx, "storing", key, func() error { return k.kr.Set(k.service, key, value) })
 }
 
@@ -116,8 +123,8 @@ func (k *keychainStore) translate(op, key string, err error) error {
 		return nil
 	case errors.Is(err, keyring.ErrNotFound):
 		return fmt.Errorf("keychain: %s %q: %w", op, key, ErrNotFound)
-	case errors.Is(err, keyring.ErrSetDataTooBig):
-		return fmt.Errorf("keychain: %s %q: %w", op, key, err)
+	case errors.Is(err, keyring.ErrSetDataTooBig): // a limit limitFor does not know
+		return fmt.Errorf("keychain: %s %q: %w: %w", op, key, ErrTooLong, err)
 	default:
 		return &unavailableError{cause: fmt.Errorf("%s %q: %w", op, key, err)}
 	}

@@ -25,6 +25,10 @@ var (
 	// used at all: no Secret Service, no session bus, a keychain that does not answer in
 	// time. Its message tells the user how to start one or to use --secrets file.
 	ErrUnavailable = errors.New("secret store unavailable")
+	// ErrTooLong is matched by the error of a Set whose value (or key) is longer than the OS
+	// keychain can hold: 2560 bytes in the Windows Credential Manager, about 3000 in the macOS
+	// keychain. The store is usable; only this value cannot go there.
+	ErrTooLong = errors.New("secret too long for the OS keychain")
 )
 
 // Key names the application stores secrets under.
