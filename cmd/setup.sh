@@ -2,8 +2,9 @@
 # Installs what MCP Share needs on a Debian or Ubuntu machine with Go:
 #   cmd/setup.sh          the C headers Fyne builds against (GL, X11)
 #   cmd/setup.sh --test   also Xvfb, D-Bus, gnome-keyring, ImageMagick, a tray
-#                         host (xfce4-panel, xdotool) and the npm packages of
-#                         the end-to-end tests (from the lockfile)
+#                         host (xfce4-panel, xdotool), the npm packages of the
+#                         end-to-end tests (from the lockfile), mingw-w64 (the
+#                         Windows cross-build), shellcheck and actionlint
 # Packages already present are not installed again, so a second run is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ test_pkgs="xvfb xauth imagemagick dbus dbus-x11 gnome-keyring curl nodejs npm xf
 
 want="$build_pkgs"
 [ "${1:-}" = "--test" ] && want="$want $test_pkgs"
+# CI's checks of the other systems' builds and of the release workflow.
+ci_pkgs="gcc-mingw-w64-x86-64 shellcheck"
+[ "${1:-}" = "--test" ] && want="$want $ci_pkgs"
 
 missing=""
 for p in $want; do
@@ -37,5 +41,14 @@ if [ "${1:-}" = "--test" ]; then
     echo "setup: installing the npm packages of the end-to-end tests"
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
     cp "$node_dir/package-lock.json" "$marker"
+  fi
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  actionlint_version=1.7.12
+  actionlint="$(go env GOPATH)/bin/actionlint"
+  if [ "$("$actionlint" -version 2>/dev/null | head -1)" != "v$actionlint_version" ]; then
+    echo "setup: installing actionlint $actionlint_version"
+    go install "github.com/rhysd/actionlint/cmd/actionlint@v$actionlint_version"
   fi
 fi
