@@ -147,11 +147,7 @@ func (s *Server) checkAuthorizeParams(q url.Values, origin string, req *authRequ
 		return e
 	}
 	req.ResourceName, req.Resource = name, resourceURL(origin, name)
-	scope, e := normalizeScope(q.Get("scope"))
-	if e != nil {
-		return e
-	}
-	req.Scope = scope
+	req.Scope = grantedScope(q.Get("scope"))
 	return nil
 }
 

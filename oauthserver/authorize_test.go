@@ -62,8 +62,6 @@ func TestAuthorizeRefusalsRedirected(t *testing.T) {
 		{"malformed challenge", func(q url.Values) { q.Set("code_challenge", "short") }, "invalid_request"},
 		{"token response type", func(q url.Values) { q.Set("response_type", "token") }, "unsupported_response_type"},
 		{"missing response type", func(q url.Values) { q.Del("response_type") }, "invalid_request"},
-		{"unknown scope", func(q url.Values) { q.Set("scope", "mcp admin") }, "invalid_scope"},
-		{"offline_access scope", func(q url.Values) { q.Set("scope", "offline_access") }, "invalid_scope"},
 		{"unknown resource", func(q url.Values) { q.Set("resource", e.resource("other")) }, "invalid_target"},
 		{"resource on another origin", func(q url.Values) { q.Set("resource", "http://localhost:1/mcp/files") }, "invalid_target"},
 		{"resource with trailing slash", func(q url.Values) { q.Set("resource", e.resource("files")+"/") }, "invalid_target"},

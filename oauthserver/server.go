@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -237,15 +236,12 @@ func limitKey(addr string) string {
 	return ip.String()
 }
 
-// normalizeScope checks a requested scope: empty means "mcp"; anything but "mcp" is refused.
-func normalizeScope(scope string) (string, *Error) {
-	for _, s := range strings.Fields(scope) {
-		if s != ScopeMCP {
-			return "", oauthErr(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("unknown scope %q: the only scope is %q", truncate(s, 64), ScopeMCP))
-		}
-	}
-	return ScopeMCP, nil
-}
+// grantedScope is the scope granted for any requested one: "mcp", the only scope served here.
+// Scopes this server does not serve are ignored rather than refused: ChatGPT asks for
+// "openid email profile offline_access", other clients add their own, and RFC 6749 §3.3 lets
+// the server grant another scope than asked (the token response says which). Refresh tokens
+// are issued without offline_access.
+func grantedScope(requested string) string { return ScopeMCP }
 
 func truncate(s string, n int) string {
 	if len(s) > n {

@@ -34,8 +34,7 @@ type tokenRequest struct {
 	CodeVerifier string
 	RefreshToken string
 	Resource     string
-	Scope        string
-	Origin       string
+	Origin       string // the issuer the request came in on
 }
 
 // parseForm reads an application/x-www-form-urlencoded body of at most MaxFormBody bytes.
@@ -66,7 +65,7 @@ func parseTokenRequest(r *http.Request) tokenRequest {
 	return tokenRequest{
 		GrantType: f.Get("grant_type"), Code: f.Get("code"), RedirectURI: f.Get("redirect_uri"),
 		CodeVerifier: f.Get("code_verifier"), RefreshToken: f.Get("refresh_token"),
-		Resource: f.Get("resource"), Scope: f.Get("scope"), Origin: OriginFromContext(r.Context()),
+		Resource: f.Get("resource"), Origin: OriginFromContext(r.Context()),
 	}
 }
 
@@ -165,11 +164,6 @@ func (s *Server) exchangeCode(c *clientRecord, req tokenRequest) (*tokenResponse
 		audience, e := s.audienceFor(code.Resource, req.Resource)
 		if e != nil {
 			return e, nil
-		}
-		if req.Scope != "" {
-			if sc, e := normalizeScope(req.Scope); e != nil || sc != code.Scope {
-				return oauthErr(http.StatusBadRequest, "invalid_scope", "scope exceeds the authorization"), nil
-			}
 		}
 		// The user may have been removed while the sign-in waited for approval.
 		if tx.Bucket(bucketUsers).Get([]byte(code.User)) == nil {
@@ -291,11 +285,6 @@ func (s *Server) refresh(c *clientRecord, req tokenRequest) (*tokenResponse, *Er
 		audience, e := s.audienceFor(g.Resource, req.Resource)
 		if e != nil {
 			return e, nil
-		}
-		if req.Scope != "" {
-			if sc, e := normalizeScope(req.Scope); e != nil || sc != g.Scope {
-				return oauthErr(http.StatusBadRequest, "invalid_scope", "scope exceeds the grant"), nil
-			}
 		}
 		if t.Child != nil {
 			// Its successor was never used: the client lost that response. Replace the

@@ -38,7 +38,6 @@ func TestCodeExchangeRefusals(t *testing.T) {
 		{"unknown client", func(f url.Values) { f.Set("client_id", "nope") }, nil, 401, "invalid_client"},
 		{"no client", func(f url.Values) { f.Del("client_id") }, nil, 401, "invalid_client"},
 		{"resource mismatch", func(f url.Values) { f.Set("resource", e.resource("notes")) }, nil, 400, "invalid_target"},
-		{"scope widened", func(f url.Values) { f.Set("scope", "mcp admin") }, nil, 400, "invalid_scope"},
 		{"expired code", nil, func() { e.clock.Add(CodeTTL + 1) }, 400, "invalid_grant"},
 		{"unsupported grant", func(f url.Values) { f.Set("grant_type", "password") }, nil, 400, "unsupported_grant_type"},
 		{"missing grant", func(f url.Values) { f.Del("grant_type") }, nil, 400, "invalid_request"},
@@ -183,7 +182,6 @@ func TestRefreshRotation(t *testing.T) {
 	}{
 		"other client":      {url.Values{"client_id": {other.ClientID}}, "invalid_grant"},
 		"resource mismatch": {url.Values{"resource": {e.resource("notes")}}, "invalid_target"},
-		"unknown scope":     {url.Values{"scope": {"admin"}}, "invalid_scope"},
 		"access token":      {url.Values{"refresh_token": {access0}}, "invalid_grant"},
 	} {
 		if st, out := refresh(r1, tc.f); st != 400 || out["error"] != tc.code {
@@ -351,5 +349,32 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 			b.Fatalf("status %d: %s", w.status, w.body.String())
 		}
 		rt = w.json()["refresh_token"].(string)
+	}
+}
+
+// Scopes as real clients send them: ChatGPT with a metadata document asks for
+// "openid email profile offline_access", others add their own or send none. Each gets "mcp",
+// says so in the token response, and a refresh token without offline_access.
+func TestScopesAsRealClientsSendThem(t *testing.T) {
+	e := newEnv(t, PolicyPassword)
+	c := e.registerClient(t, AuthNone)
+	for _, asked := range []string{"openid email profile offline_access", "mcp", "", "mcp admin", "read:all write", "offline_access"} {
+		v := oauth2.GenerateVerifier()
+		q := authParams(c.ClientID, v)
+		q.Set("scope", asked)
+		loc := e.authorize(t, q)
+		st, out, _ := e.token(t, codeForm(loc.Query().Get("code"), v, c.ClientID), nil)
+		if st != 200 || out["scope"] != ScopeMCP || out["refresh_token"] == nil {
+			t.Fatalf("scope %q: %d %v, want scope mcp and a refresh token", asked, st, out)
+		}
+		if resp, _ := e.mcpGet(t, "files", out["access_token"].(string), nil); resp.StatusCode != 200 {
+			t.Fatalf("scope %q: the token is refused: %d", asked, resp.StatusCode)
+		}
+		// A refresh that asks for what ChatGPT asks for gets mcp again.
+		st, out, _ = e.token(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {out["refresh_token"].(string)},
+			"client_id": {c.ClientID}, "scope": {"openid offline_access"}}, nil)
+		if st != 200 || out["scope"] != ScopeMCP {
+			t.Fatalf("refresh with scope: %d %v", st, out)
+		}
 	}
 }
