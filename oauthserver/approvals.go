@@ -3,6 +3,7 @@ package oauthserver
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -14,7 +15,8 @@ type Policy string
 const (
 	// PolicyAsk holds every sign-in until someone approves it in the app (the default).
 	PolicyAsk Policy = "ask"
-	// PolicyOnce asks the first time a user signs in to a client, and remembers the approval.
+	// PolicyOnce asks the first time a user signs in through a client to a resource, and
+	// remembers the approval for that user, client and resource.
 	PolicyOnce Policy = "once"
 	// PolicyPassword lets the password alone decide (headless use).
 	PolicyPassword Policy = "password"
@@ -98,7 +100,7 @@ func (s *Server) Decide(id string, approve bool) error {
 	s.log.Info("sign-in decided", "client", si.ClientID, "user", si.User, "resource", si.Resource, "decision", decision)
 	var err error
 	if approve {
-		err = s.rememberApproval(si.User, si.ClientID)
+		err = s.rememberApproval(si.User, si.ClientID, si.Resource)
 	}
 	s.notify()
 	return err
@@ -185,34 +187,36 @@ func (s *Server) notify() {
 	}
 }
 
-func approvalKey(user, clientID string) []byte { return []byte(user + "\x00" + clientID) }
+// approvalKey keys a remembered approval (PolicyOnce) by user, client and resource: approving
+// a client for one server does not let it into another one, nor into /mcp. Keys written
+// before resources were part of them (user "\x00" client) match nothing and are asked again.
+func approvalKey(user, clientID, resource string) []byte {
+	return []byte(user + "\x00" + clientID + "\x00" + resource)
+}
 
-func (s *Server) rememberApproval(user, clientID string) error {
+func (s *Server) rememberApproval(user, clientID, resource string) error {
 	now := s.now()
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		return putJSON(tx, bucketApprovals, approvalKey(user, clientID), now)
+		return putJSON(tx, bucketApprovals, approvalKey(user, clientID, resource), now)
 	})
 }
 
-func (s *Server) approvedBefore(user, clientID string) bool {
+func (s *Server) approvedBefore(user, clientID, resource string) bool {
 	var ok bool
 	_ = s.db.View(func(tx *bbolt.Tx) error {
-		ok = tx.Bucket(bucketApprovals).Get(approvalKey(user, clientID)) != nil
+		ok = tx.Bucket(bucketApprovals).Get(approvalKey(user, clientID, resource)) != nil
 		return nil
 	})
 	return ok
 }
 
+// deleteApprovalsTx deletes the remembered approvals whose user and client match.
 func deleteApprovalsTx(tx *bbolt.Tx, match func(user, clientID string) bool) error {
 	var keys [][]byte
 	err := tx.Bucket(bucketApprovals).ForEach(func(k, _ []byte) error {
-		for i, c := range k {
-			if c == 0 {
-				if match(string(k[:i]), string(k[i+1:])) {
-					keys = append(keys, clone(k))
-				}
-				break
-			}
+		parts := strings.SplitN(string(k), "\x00", 3)
+		if len(parts) >= 2 && match(parts[0], parts[1]) {
+			keys = append(keys, clone(k))
 		}
 		return nil
 	})

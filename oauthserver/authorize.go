@@ -241,7 +241,7 @@ func (s *Server) login(req *authRequest, user, password, addr string) loginOutco
 	s.addrFails.undo(akey)
 	s.mu.Unlock()
 	policy := s.currentPolicy()
-	if policy == PolicyPassword || (policy == PolicyOnce && s.approvedBefore(user, req.ClientID)) {
+	if policy == PolicyPassword || (policy == PolicyOnce && s.approvedBefore(user, req.ClientID, req.Resource)) {
 		s.mu.Lock()
 		waiting := req.User != ""
 		s.mu.Unlock()

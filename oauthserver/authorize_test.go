@@ -332,6 +332,33 @@ func TestPolicyOnceRemembers(t *testing.T) {
 	}
 }
 
+// An approval remembered under PolicyOnce is for that user, client and server: approving a
+// client for /mcp/files does not let it into /mcp/notes or /mcp without asking.
+func TestPolicyOnceIsPerResource(t *testing.T) {
+	e := newEnv(t, PolicyOnce, "files", "notes")
+	c := e.registerClient(t, AuthNone)
+	login := func(resource string) string {
+		q := authParams(c.ClientID, oauth2.GenerateVerifier())
+		q.Set("resource", resource)
+		_, _, id, csrf := e.loginPage(t, q)
+		resp, _ := e.postLogin(t, id, csrf, testUser, testPassword)
+		return resp.Header.Get("Location")
+	}
+	first := authParams(c.ClientID, oauth2.GenerateVerifier())
+	first.Set("resource", e.resource("files"))
+	if loc := e.authorize(t, first); loc.Query().Get("code") == "" { // asked, approved, remembered
+		t.Fatalf("first sign-in: %s", loc)
+	}
+	if loc := login(e.resource("files")); !strings.Contains(loc, "code=") {
+		t.Fatalf("the same server asked again: %s", loc)
+	}
+	for _, other := range []string{e.resource("notes"), e.resource(AllServers)} {
+		if loc := login(other); !strings.HasPrefix(loc, "/authorize/wait") {
+			t.Errorf("approval for /mcp/files let the client into %s without asking: %s", other, loc)
+		}
+	}
+}
+
 func TestAuthRequestExpires(t *testing.T) {
 	e := newEnv(t, PolicyPassword)
 	c := e.registerClient(t, AuthNone)

@@ -80,6 +80,9 @@ func TestRevokeClient(t *testing.T) {
 	e := newEnv(t, PolicyOnce)
 	c := e.registerClient(t, AuthNone)
 	at, _ := e.tokens(t, c.ClientID) // approved through the queue: remembered
+	if !e.s.approvedBefore(testUser, c.ClientID, e.resource(AllServers)) {
+		t.Fatal("approval not remembered")
+	}
 	list, _ := e.s.Clients()
 	if len(list) != 1 || list[0].LastUsed.IsZero() || list[0].Name != "Test Client" {
 		t.Fatalf("%+v", list)
@@ -90,7 +93,7 @@ func TestRevokeClient(t *testing.T) {
 	if resp, _ := e.mcpGet(t, "files", at, nil); resp.StatusCode != 401 {
 		t.Fatal("token of a revoked client works")
 	}
-	if e.s.approvedBefore(testUser, c.ClientID) {
+	if e.s.approvedBefore(testUser, c.ClientID, e.resource(AllServers)) {
 		t.Fatal("approval survived")
 	}
 	if err := e.s.RevokeClient(c.ClientID); !errors.Is(err, ErrClientNotFound) {

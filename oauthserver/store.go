@@ -20,7 +20,7 @@ var (
 	bucketCodes     = []byte("oauth_codes")     // sha256(code) -> codeRecord
 	bucketTokens    = []byte("oauth_tokens")    // sha256(token) -> tokenRecord (access and refresh)
 	bucketGrants    = []byte("oauth_grants")    // grant id -> grantRecord
-	bucketApprovals = []byte("oauth_approvals") // user "\x00" client id -> approval time
+	bucketApprovals = []byte("oauth_approvals") // user "\x00" client id "\x00" resource -> approval time
 	bucketMeta      = []byte("oauth_meta")      // keyPreregistered -> client id
 )
 
