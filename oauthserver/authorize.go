@@ -378,15 +378,21 @@ func redirect(w http.ResponseWriter, r *http.Request, to string, status int) {
 	http.Redirect(w, r, to, status)
 }
 
-// pageOrigin checks the Origin header of a page request: absent (navigations), "null" (our
-// own form under Referrer-Policy no-referrer) or an allowed origin. A form posted from
-// another site is refused before its fields are read.
+// pageOrigin checks the Origin header of a page request: absent (navigations) or an allowed
+// origin. A form posted from another site is refused before its fields are read, and so is
+// "null": it is what sandboxed frames, data: URLs and local files send, never our own page
+// (its Referrer-Policy same-origin makes browsers send its origin).
 func (s *Server) pageOrigin(w http.ResponseWriter, r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" && o != "null" && !s.origins.Allowed(o) {
+	if !s.pageOriginAllowed(r) {
 		s.renderError(w, &pageError{http.StatusForbidden, "Sign-in refused", "This request came from another web site. Start again from the application."})
 		return false
 	}
 	return true
+}
+
+func (s *Server) pageOriginAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	return o == "" || s.origins.Allowed(o)
 }
 
 func (s *Server) waitURL(id, key string) string {
@@ -455,7 +461,7 @@ func (s *Server) handleSignInStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	if o := r.Header.Get("Origin"); o != "" && o != "null" && !s.origins.Allowed(o) {
+	if !s.pageOriginAllowed(r) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"status": DecisionExpired, "error": "requests from this Origin are not allowed"})
 		return
 	}

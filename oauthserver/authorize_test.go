@@ -96,7 +96,9 @@ func TestLoginPageHeadersAndContent(t *testing.T) {
 		t.Fatalf("status %d id %q csrf %q", resp.StatusCode, id, csrf)
 	}
 	h := resp.Header
-	if h.Get("Cache-Control") != "no-store" || h.Get("X-Frame-Options") != "DENY" || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+	// same-origin, so that browsers send our Origin with the form (never "null", refused).
+	if h.Get("Cache-Control") != "no-store" || h.Get("X-Frame-Options") != "DENY" || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") ||
+		h.Get("Referrer-Policy") != "same-origin" || !strings.Contains(body, `<meta name="referrer" content="same-origin">`) {
 		t.Fatalf("headers: %v", h)
 	}
 	for _, want := range []string{"Test Client", "127.0.0.1:9999", "all the servers you share", `type="password"`} {
@@ -141,6 +143,9 @@ func TestLoginCSRFAndPasswords(t *testing.T) {
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != 303 || loc.Query().Get("code") == "" || loc.Query().Get("state") != "st-123" || loc.Query().Get("iss") != e.origin {
 		t.Fatalf("status %d location %s", resp.StatusCode, loc)
+	}
+	if resp.Header.Get("Referrer-Policy") != "no-referrer" { // the code goes no further than the client
+		t.Fatalf("redirect with a code: Referrer-Policy %q", resp.Header.Get("Referrer-Policy"))
 	}
 	// The request is consumed.
 	resp, _ = e.postLogin(t, id2, csrf2, testUser, testPassword)

@@ -330,7 +330,8 @@ func TestSecurityXSSInClientNameAndState(t *testing.T) {
 }
 
 // A form posted from another site is refused before anything else, even with a valid token
-// pair; the form posted from our own page (Origin null under no-referrer, or our origin) works.
+// pair, and so is one from an opaque origin ("null": a sandboxed frame, a data: URL); the form
+// posted from our own page (our origin, or no Origin header) works.
 func TestSecurityLoginFormOrigin(t *testing.T) {
 	e := newEnv(t, PolicyPassword)
 	c := e.registerClient(t, AuthNone)
@@ -348,7 +349,7 @@ func TestSecurityLoginFormOrigin(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	for origin, want := range map[string]int{"https://evil.example": 403, e.origin: 303, "null": 303, "": 303} {
+	for origin, want := range map[string]int{"https://evil.example": 403, e.origin: 303, "null": 403, "": 303} {
 		if got := post(origin); got != want {
 			t.Errorf("Origin %q: %d, want %d", origin, got, want)
 		}
