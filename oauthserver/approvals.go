@@ -175,9 +175,8 @@ func (s *Server) expireInMemory(now time.Time) bool {
 			delete(s.requests, id)
 		}
 	}
-	s.userFails.sweep(now)
-	s.addrFails.sweep(now)
 	s.registerRate.sweep(now)
+	s.throttle.sweep(now)
 	return changed
 }
 

@@ -214,32 +214,31 @@ type loginOutcome struct {
 
 // login checks the password for a pending request and applies the policy. A form submitted
 // again after the password was accepted (a double click) needs the right password again to
-// get to the waiting page.
+// get to the waiting page. Wrong passwords are throttled (throttle.go); a right one is never
+// refused because of what others did from other addresses.
 func (s *Server) login(req *authRequest, user, password, addr string) loginOutcome {
+	akey, block := limitKey(addr), blockKey(addr)
+	unlock := s.throttle.lock(string(throttleKey(user, akey)))
+	defer unlock()
+	exists := s.userExists(user)
+	rec := s.loadThrottle(user, akey, exists)
+	// The password check waits for a slot; the limits are looked at once it has one, so that
+	// checks queued meanwhile see the failures counted before them.
+	s.argonSlots <- struct{}{}
 	now := s.now()
-	akey := limitKey(addr)
-	s.mu.Lock()
-	limited := s.userFails.blocked(user, now) || s.addrFails.blocked(akey, now)
-	if !limited {
-		// Count the attempt before checking it, so that parallel guesses cannot all pass the
-		// check above; a right password takes it back.
-		s.userFails.hit(user, now)
-		s.addrFails.hit(akey, now)
-	}
-	s.mu.Unlock()
-	if limited {
-		s.log.Warn("sign-in rate limited", "user", logName(user, s.userExists(user)), "addr", addr)
-		return loginOutcome{Retry: fmt.Sprintf("Too many failed attempts. Try again in %d minutes.", int(LoginFailureWindow.Minutes())), Status: http.StatusTooManyRequests}
+	if no := s.checkThrottle(&rec, block, now); no != nil {
+		<-s.argonSlots
+		s.log.Warn("sign-in throttled", "user", logName(user, exists), "addr", addr, "wait", no.Wait.Round(time.Second).String())
+		return loginOutcome{Retry: fmt.Sprintf(no.Message, humanWait(no.Wait)), Status: http.StatusTooManyRequests}
 	}
 	known, ok := s.authenticate(user, password)
+	<-s.argonSlots
 	if !ok {
+		s.recordFailure(&rec, block, known, now)
 		s.log.Warn("sign-in failed: wrong user name or password", "user", logName(user, known), "client", req.ClientID, "addr", addr)
 		return loginOutcome{Retry: "Wrong user name or password.", Status: http.StatusUnauthorized}
 	}
-	s.mu.Lock()
-	s.userFails.undo(user)
-	s.addrFails.undo(akey)
-	s.mu.Unlock()
+	s.recordSuccess(&rec, now)
 	policy := s.currentPolicy()
 	if policy == PolicyPassword || (policy == PolicyOnce && s.approvedBefore(user, req.ClientID, req.Resource)) {
 		s.mu.Lock()

@@ -154,34 +154,6 @@ func TestLoginCSRFAndPasswords(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimit(t *testing.T) {
-	e := newEnv(t, PolicyPassword)
-	c := e.registerClient(t, AuthNone)
-	_, _, id, csrf := e.loginPage(t, authParams(c.ClientID, oauth2.GenerateVerifier()))
-	for i := 0; i < MaxFailuresPerUser; i++ {
-		if resp, _ := e.postLogin(t, id, csrf, testUser, "bad password"); resp.StatusCode != 401 {
-			t.Fatalf("attempt %d: %d", i, resp.StatusCode)
-		}
-	}
-	resp, body := e.postLogin(t, id, csrf, testUser, testPassword)
-	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Try again") {
-		t.Fatalf("right password while limited: %d", resp.StatusCode)
-	}
-	e.clock.Add(LoginFailureWindow)
-	_, _, id, csrf = e.loginPage(t, authParams(c.ClientID, oauth2.GenerateVerifier()))
-	if resp, _ := e.postLogin(t, id, csrf, testUser, testPassword); resp.StatusCode != 303 {
-		t.Fatalf("after the window: %d", resp.StatusCode)
-	}
-	// Per address: failures spread over many user names still hit the address limit.
-	_, _, id, csrf = e.loginPage(t, authParams(c.ClientID, oauth2.GenerateVerifier()))
-	for i := 0; i < MaxFailuresPerAddress; i++ {
-		e.postLogin(t, id, csrf, "user"+string(rune('a'+i)), "bad password")
-	}
-	if resp, _ := e.postLogin(t, id, csrf, testUser, testPassword); resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("address limit: %d", resp.StatusCode)
-	}
-}
-
 func TestAuthorizeDefaultsAndRedirectQuery(t *testing.T) {
 	e := newEnv(t, PolicyPassword, "files", "notes")
 	c := e.registerClient(t, AuthNone, "http://localhost:4000/cb?keep=1")

@@ -25,7 +25,9 @@
 //     audience a token may have, where it is accepted.
 //   - guard.go: Protect, the bearer-token check in front of an MCP URL, and the
 //     auth.TokenInfo it hands on.
-//   - users.go: users with argon2id password hashes; failed-login rate limits.
+//   - users.go: users with argon2id password hashes.
+//   - throttle.go: failed passwords, throttled per (user, address) with growing delays and
+//     bounded per address, network and user; FailedSignIns and Unblock for the owner.
 //   - store.go: the bbolt records; tokens, codes and secrets are stored as SHA-256 only.
 //   - server.go: Config, New, Routes (every route in one place) and the expiry sweeper.
 //   - errors.go: Error, the RFC 6749 §5.2 error every OAuth rule returns.

@@ -55,6 +55,7 @@ type env struct {
 	http      *http.Client // does not follow redirects
 	signIns   int
 	next      http.Handler // behind the guard; whoami when nil
+	public    string       // a public client for pending; registered on first use
 }
 
 func (e *env) setNext(h http.Handler) {

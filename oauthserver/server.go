@@ -70,9 +70,9 @@ type Server struct {
 	requests     map[string]*authRequest
 	signIns      map[string]*signIn // pending, by id
 	recent       []SignIn           // decided, newest last
-	userFails    *loginLimiter
-	addrFails    *loginLimiter
 	registerRate *loginLimiter
+
+	throttle *throttle // failed passwords; its own lock
 
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -114,9 +114,8 @@ func New(cfg Config) (*Server, error) {
 		policy:       cfg.Policy.orDefault(),
 		requests:     map[string]*authRequest{},
 		signIns:      map[string]*signIn{},
-		userFails:    newLimiter(MaxFailuresPerUser, LoginFailureWindow),
-		addrFails:    newLimiter(MaxFailuresPerAddress, LoginFailureWindow),
 		registerRate: newLimiter(MaxRegistrationsPerMinute, time.Minute),
+		throttle:     newThrottle(),
 		stop:         make(chan struct{}),
 		stopped:      make(chan struct{}),
 	}
@@ -324,7 +323,7 @@ func (s *Server) sweep() error {
 				return err
 			}
 		}
-		return nil
+		return sweepThrottleTx(tx, now)
 	})
 }
 

@@ -22,6 +22,7 @@ var (
 	bucketGrants    = []byte("oauth_grants")    // grant id -> grantRecord
 	bucketApprovals = []byte("oauth_approvals") // user "\x00" client id "\x00" resource -> approval time
 	bucketMeta      = []byte("oauth_meta")      // keyPreregistered -> client id
+	bucketThrottle  = []byte("oauth_throttle")  // user "\x00" address -> throttleRecord
 )
 
 var keyPreregistered = []byte("preregistered_client")
@@ -96,7 +97,7 @@ type tokenRecord struct {
 
 func openBuckets(db *bbolt.DB) error {
 	return db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketUsers, bucketClients, bucketCodes, bucketTokens, bucketGrants, bucketApprovals, bucketMeta} {
+		for _, b := range [][]byte{bucketUsers, bucketClients, bucketCodes, bucketTokens, bucketGrants, bucketApprovals, bucketMeta, bucketThrottle} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}

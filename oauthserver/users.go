@@ -208,7 +208,8 @@ const MaxConcurrentPasswordChecks = 4
 
 // authenticate checks a user name and password; it takes about as long for an unknown user.
 // known reports whether the user exists, so that only names of real users are logged (a
-// password typed into the user name field must not end up in the log).
+// password typed into the user name field must not end up in the log). The caller holds one
+// of s.argonSlots.
 func (s *Server) authenticate(name, password string) (known, ok bool) {
 	var u userRecord
 	_ = s.db.View(func(tx *bbolt.Tx) error {
@@ -216,8 +217,6 @@ func (s *Server) authenticate(name, password string) (known, ok bool) {
 		known, err = getJSON(tx, bucketUsers, []byte(name), &u)
 		return err
 	})
-	s.argonSlots <- struct{}{}
-	defer func() { <-s.argonSlots }()
 	if !known {
 		checkPassword(s.dummyHash(), password)
 		return false, false
@@ -244,9 +243,9 @@ func logName(name string, known bool) string {
 	return "(unknown user)"
 }
 
-// loginLimiter counts failed passwords per key (a user name or an address) in a fixed window.
-// Once a key reaches its limit every attempt is refused until the window ends, the right
-// password included; after that the count starts again.
+// loginLimiter counts events per key (failed passwords, registrations) in a fixed window.
+// Once a key reaches its limit it stays blocked until the window ends; after that the count
+// starts again.
 type loginLimiter struct {
 	limit  int
 	window time.Duration
@@ -255,21 +254,15 @@ type loginLimiter struct {
 
 type limitEntry struct {
 	start time.Time
+	last  time.Time
 	count int
 }
-
-// Rate limits of failed sign-ins.
-const (
-	MaxFailuresPerUser    = 5
-	MaxFailuresPerAddress = 10
-	LoginFailureWindow    = 15 * time.Minute
-)
 
 func newLimiter(limit int, window time.Duration) *loginLimiter {
 	return &loginLimiter{limit: limit, window: window, hits: map[string]*limitEntry{}}
 }
 
-// blocked reports whether key has used up its attempts at now.
+// blocked reports whether key has used up its events at now.
 func (l *loginLimiter) blocked(key string, now time.Time) bool {
 	e := l.hits[key]
 	if e == nil {
@@ -282,7 +275,15 @@ func (l *loginLimiter) blocked(key string, now time.Time) bool {
 	return e.count >= l.limit
 }
 
-// hit records an event for key (a failure, or a registration) at now.
+// remaining is how long key stays blocked after now.
+func (l *loginLimiter) remaining(key string, now time.Time) time.Duration {
+	if e := l.hits[key]; e != nil {
+		return max(e.start.Add(l.window).Sub(now), 0)
+	}
+	return 0
+}
+
+// hit records an event for key at now.
 func (l *loginLimiter) hit(key string, now time.Time) {
 	e := l.hits[key]
 	if e == nil || now.Sub(e.start) >= l.window {
@@ -290,13 +291,7 @@ func (l *loginLimiter) hit(key string, now time.Time) {
 		l.hits[key] = e
 	}
 	e.count++
-}
-
-// undo takes back one event of key, recorded by hit in the current window.
-func (l *loginLimiter) undo(key string) {
-	if e := l.hits[key]; e != nil && e.count > 0 {
-		e.count--
-	}
+	e.last = now
 }
 
 // sweep forgets windows that ended, so the map stays bounded by recent activity.
