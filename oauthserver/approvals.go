@@ -176,6 +176,7 @@ func (s *Server) expireInMemory(now time.Time) bool {
 		}
 	}
 	s.registerRate.sweep(now)
+	s.registerBlockRate.sweep(now)
 	s.throttle.sweep(now)
 	return changed
 }

@@ -21,6 +21,8 @@ type authRequest struct {
 	Origin        string // the issuer the request came in on
 	ClientID      string
 	ClientName    string
+	Warnings      []string // about the client and its redirect URI, shown on the page and in the approval
+	Addr          string   // the address of the browser that asked
 	RedirectURI   string
 	RedirectGiven bool
 	State         string
@@ -151,35 +153,75 @@ func (s *Server) checkAuthorizeParams(q url.Values, origin string, req *authRequ
 	return nil
 }
 
-// startAuthorization validates an authorization request and keeps it for the login page. It
-// returns a pageError (show it) or an *Error together with the request (redirect it).
-func (s *Server) startAuthorization(q url.Values, origin string) (*authRequest, *Error, *pageError) {
+// startAuthorization validates an authorization request from the browser at addr and keeps
+// it for the login page. It returns a pageError (show it) or an *Error together with the
+// request (redirect it).
+func (s *Server) startAuthorization(q url.Values, origin, addr string) (*authRequest, *Error, *pageError) {
 	c, redirect, given, pe := s.checkClientRedirect(q)
 	if pe != nil {
 		return nil, nil, pe
 	}
 	req := &authRequest{
 		ID: newID() + newID(), Origin: origin, ClientID: c.ID, ClientName: c.displayNameFor(redirect),
-		RedirectURI: redirect, RedirectGiven: given, Expires: s.now().Add(AuthRequestTTL),
+		Addr: addr, RedirectURI: redirect, RedirectGiven: given, Expires: s.now().Add(AuthRequestTTL),
 	}
 	if e := s.checkAuthorizeParams(q, origin, req); e != nil {
 		return req, e, nil
 	}
+	if !s.keepRequest(req) {
+		return req, oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable", "too many sign-ins in progress; try again later"), nil
+	}
+	return req, nil, nil
+}
+
+// keepRequest stores a pending authorization request within the bounds: an address keeps at
+// most MaxAuthRequestsPerAddress (its oldest one without a password yet makes room), and
+// when MaxAuthRequests are pending the address block holding the most gives up its oldest
+// one. One address, or one network, cannot fill the table and block everyone's sign-ins.
+func (s *Server) keepRequest(req *authRequest) bool {
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.requests) >= MaxAuthRequests {
-		now := s.now()
-		for id, r := range s.requests {
-			if now.After(r.Expires) {
-				delete(s.requests, id)
+	perAddr := map[string]int{}
+	perBlock := map[string]int{}
+	for id, r := range s.requests {
+		if now.After(r.Expires) {
+			delete(s.requests, id)
+			continue
+		}
+		if r.User == "" {
+			perAddr[limitKey(r.Addr)]++
+			perBlock[blockKey(r.Addr)]++
+		}
+	}
+	evictOldest := func(match func(*authRequest) bool) bool {
+		var oldest *authRequest
+		for _, r := range s.requests {
+			if r.User == "" && match(r) && (oldest == nil || r.Expires.Before(oldest.Expires)) {
+				oldest = r
 			}
 		}
-		if len(s.requests) >= MaxAuthRequests {
-			return req, oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable", "too many sign-ins in progress; try again later"), nil
+		if oldest != nil {
+			delete(s.requests, oldest.ID)
+		}
+		return oldest != nil
+	}
+	if key := limitKey(req.Addr); perAddr[key] >= MaxAuthRequestsPerAddress {
+		evictOldest(func(r *authRequest) bool { return limitKey(r.Addr) == key })
+	}
+	if len(s.requests) >= MaxAuthRequests {
+		top, n := "", 0
+		for b, c := range perBlock {
+			if c > n {
+				top, n = b, c
+			}
+		}
+		if !evictOldest(func(r *authRequest) bool { return blockKey(r.Addr) == top }) {
+			return false
 		}
 	}
 	s.requests[req.ID] = req
-	return req, nil, nil
+	return true
 }
 
 // csrfToken binds the login form to one authorization request.
@@ -326,7 +368,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if !s.pageOrigin(w, r) {
 		return
 	}
-	req, e, pe := s.startAuthorization(r.URL.Query(), OriginFromContext(r.Context()))
+	req, e, pe := s.startAuthorization(r.URL.Query(), OriginFromContext(r.Context()), remoteHost(r))
 	switch {
 	case pe != nil:
 		s.renderError(w, pe)

@@ -361,7 +361,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 		if q.Get("client_id") == "x" {
 			q.Set("client_id", c.ClientID)
 		}
-		req, oe, pe := e.s.startAuthorization(q, e.origin)
+		req, oe, pe := e.s.startAuthorization(q, e.origin, "127.0.0.1")
 		if pe == nil && req == nil {
 			t.Fatal("no result")
 		}

@@ -34,12 +34,16 @@ const (
 
 // Dynamic registration bounds, and the lifetime of clients nobody uses.
 const (
-	MaxClients                = 1000
-	MaxRegistrationsPerMinute = 10 // per remote address
-	MaxRegisterBody           = 64 << 10
-	MaxRedirectURIs           = 10
-	ClientUnusedTTL           = 30 * 24 * time.Hour // since the last token
-	ClientNeverUsedTTL        = 24 * time.Hour      // registered but never obtained a token
+	MaxClients                     = 1000
+	MaxRegistrationsPerMinute      = 10 // per address (IPv4, IPv6 /64)
+	MaxBlockRegistrationsPerMinute = 30 // per address block (IPv4 /24, IPv6 /48)
+	MaxRegisterBody                = 64 << 10
+	MaxRedirectURIs                = 10
+	ClientUnusedTTL                = 30 * 24 * time.Hour // since the last token
+	// ClientNeverUsedTTL is how long a registered client that never obtained a token is kept.
+	// Real clients register and sign in within minutes; when the table is full, such clients
+	// make room before that, those of the network holding the most first.
+	ClientNeverUsedTTL = time.Hour
 )
 
 // PreregisteredRedirectURIs are the callbacks of the pre-registered client. A "*" stands for

@@ -104,15 +104,17 @@ func parseRegistration(body []byte) (clientRecord, *Error) {
 	}, nil
 }
 
-// register stores a new client for the address addr, applying the rate limit and the total cap.
-// It returns the registration response, with the secret the only time it is ever shown.
+// register stores a new client for the address addr, within the rate limits per address and
+// per address block and the total cap. It returns the registration response, with the secret
+// the only time it is ever shown.
 func (s *Server) register(body []byte, addr string) (*registrationResponse, *Error) {
 	now := s.now()
+	key, block := limitKey(addr), blockKey(addr)
 	s.mu.Lock()
-	key := limitKey(addr)
-	limited := s.registerRate.blocked(key, now)
+	limited := s.registerRate.blocked(key, now) || s.registerBlockRate.blocked(block, now)
 	if !limited {
 		s.registerRate.hit(key, now)
+		s.registerBlockRate.hit(block, now)
 	}
 	s.mu.Unlock()
 	if limited {
@@ -124,6 +126,7 @@ func (s *Server) register(body []byte, addr string) (*registrationResponse, *Err
 	}
 	c.ID = "mcpc_" + strings.ToLower(newID())
 	c.Created = now
+	c.RegisteredBy = addr
 	var secret string
 	if c.AuthMethod != AuthNone {
 		secret = newSecret(prefixSecret)
@@ -131,8 +134,21 @@ func (s *Server) register(body []byte, addr string) (*registrationResponse, *Err
 	}
 	errFull := errors.New("full")
 	err := s.db.Update(func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketClients).Stats().KeyN >= MaxClients {
-			return errFull
+		if tx.Bucket(bucketClients).Stats().KeyN >= s.maxClients {
+			victim, err := evictionCandidateTx(tx)
+			if err != nil {
+				return err
+			}
+			if victim == "" {
+				return errFull
+			}
+			s.log.Info("client evicted to make room", "client", victim)
+			if err := tx.Bucket(bucketClients).Delete([]byte(victim)); err != nil {
+				return err
+			}
+			if err := removeClientDataTx(tx, victim); err != nil {
+				return err
+			}
 		}
 		return putJSON(tx, bucketClients, []byte(c.ID), c)
 	})
@@ -159,6 +175,38 @@ func (s *Server) register(body []byte, addr string) (*registrationResponse, *Err
 	}
 	s.log.Info("client registered", "client", c.ID, "client_name", c.Name, "auth_method", c.AuthMethod, "addr", addr)
 	return resp, nil
+}
+
+// evictionCandidateTx picks the registered client that makes room in a full table: one that
+// never obtained a token, from the address block that registered most of those, the most
+// recently registered of them. A flood from one network evicts its own; a flood spread over
+// many networks evicts its latest, not the older registration of someone about to sign in.
+// "" when every client has been used.
+func evictionCandidateTx(tx *bbolt.Tx) (string, error) {
+	var unused []*clientRecord
+	perBlock := map[string]int{}
+	err := forEachJSON(tx, bucketClients, func(_ []byte, c *clientRecord) error {
+		if !c.Preregistered && c.LastUsed.IsZero() {
+			unused = append(unused, c)
+			perBlock[blockKey(c.RegisteredBy)]++
+		}
+		return nil
+	})
+	var victim *clientRecord
+	for _, c := range unused {
+		if victim == nil {
+			victim = c
+			continue
+		}
+		n, m := perBlock[blockKey(c.RegisteredBy)], perBlock[blockKey(victim.RegisteredBy)]
+		if n > m || (n == m && c.Created.After(victim.Created)) {
+			victim = c
+		}
+	}
+	if victim == nil {
+		return "", err
+	}
+	return victim.ID, err
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {

@@ -98,18 +98,28 @@ func TestRegisterLimits(t *testing.T) {
 	if st, _ := postRegister(t, e, "application/json", body); st != 201 {
 		t.Fatalf("after a minute: %d", st)
 	}
-	// Total cap.
+	// Total cap, when every client is in use.
 	e.db.Update(func(tx *bbolt.Tx) error {
+		tx.DeleteBucket(bucketClients)
+		tx.CreateBucket(bucketClients)
 		for i := 0; i < MaxClients; i++ {
-			putJSON(tx, bucketClients, []byte(fmt.Sprint("filler", i)), clientRecord{ID: fmt.Sprint("filler", i), Created: e.clock.Now()})
+			putJSON(tx, bucketClients, []byte(fmt.Sprint("filler", i)), clientRecord{ID: fmt.Sprint("filler", i), Created: e.clock.Now(), LastUsed: e.clock.Now()})
 		}
 		return nil
 	})
+	e.clock.Add(time.Minute)
 	if st, m := postRegister(t, e, "application/json", body); st != 503 || m["error"] != "temporarily_unavailable" {
 		t.Fatalf("cap: %d %v", st, m)
 	}
-	// Stale clients expire: never used after a day.
+	// Stale clients expire: never used after an hour, used ones after 30 days without use.
 	e.clock.Add(ClientNeverUsedTTL + time.Minute)
+	if err := e.s.sweep(); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := e.s.Clients(); len(list) != MaxClients {
+		t.Fatalf("%d clients left, want the %d used ones", len(list), MaxClients)
+	}
+	e.clock.Add(ClientUnusedTTL)
 	if err := e.s.sweep(); err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +128,52 @@ func TestRegisterLimits(t *testing.T) {
 	}
 	if st, _ := postRegister(t, e, "application/json", body); st != 201 {
 		t.Fatalf("after sweep: %d", st)
+	}
+}
+
+// Registrations from many addresses that fill the client table do not block new ones for a day
+// (as they did): clients that never obtained a token make room, those of the network that
+// registered most of them first, so a flood evicts its own. Rates count per network too.
+func TestRegistrationFloodFromManyAddresses(t *testing.T) {
+	e := newEnv(t, PolicyPassword)
+	e.s.maxClients = 200
+	body := []byte(`{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none","client_name":"flood"}`)
+	// One network, many addresses: the per-network rate stops it.
+	refused := 0
+	for i := 1; i <= 100; i++ {
+		if _, oe := e.s.register(body, fmt.Sprintf("203.0.113.%d", i)); oe != nil {
+			if oe.Code != "slow_down" {
+				t.Fatalf("registration %d: %v", i, oe)
+			}
+			refused++
+		}
+	}
+	if refused != 100-MaxBlockRegistrationsPerMinute {
+		t.Fatalf("%d of 100 registrations from one /24 refused, want %d", refused, 100-MaxBlockRegistrationsPerMinute)
+	}
+	// A legitimate client registers (and has not signed in yet), then a flood from many
+	// networks fills the table several times over.
+	legit, oe := e.s.register([]byte(`{"redirect_uris":["http://127.0.0.1:6274/oauth/callback"],"token_endpoint_auth_method":"none","client_name":"Inspector"}`), "192.0.2.10")
+	if oe != nil {
+		t.Fatal(oe)
+	}
+	for i := 0; i < 3*e.s.maxClients; i++ {
+		if _, oe := e.s.register(body, fmt.Sprintf("198.%d.%d.1", 18+i/250%2, i%250)); oe != nil {
+			t.Fatalf("flood registration %d: %v", i, oe)
+		}
+		if i%(MaxBlockRegistrationsPerMinute*100) == 0 {
+			e.clock.Add(time.Minute)
+		}
+	}
+	list, _ := e.s.Clients()
+	if len(list) > e.s.maxClients {
+		t.Fatalf("%d clients, bound %d", len(list), e.s.maxClients)
+	}
+	if c, _ := e.s.lookupClient(legit.ClientID); c == nil {
+		t.Fatal("the flood evicted the client of another network")
+	}
+	if _, oe := e.s.register(body, "192.0.2.11"); oe != nil {
+		t.Fatalf("a new registration after the flood: %v", oe)
 	}
 }
 

@@ -17,14 +17,17 @@ import (
 
 // Lifetimes and bounds. Every expiry is measured with Config.Now.
 const (
-	CodeTTL          = 60 * time.Second    // authorization codes, single use
-	AccessTokenTTL   = time.Hour           // access tokens
-	RefreshTokenTTL  = 30 * 24 * time.Hour // each refresh token; rotation issues a fresh one
-	AuthRequestTTL   = 10 * time.Minute    // a login page must be submitted within this
-	SignInTimeout    = 5 * time.Minute     // an undecided sign-in becomes "expired" (access_denied)
-	SweepInterval    = time.Minute         // how often expired state is removed
-	MaxAuthRequests  = 1000                // pending authorization requests kept in memory
-	MaxRecentSignIns = 50                  // decided sign-ins kept for RecentSignIns
+	CodeTTL         = 60 * time.Second    // authorization codes, single use
+	AccessTokenTTL  = time.Hour           // access tokens
+	RefreshTokenTTL = 30 * 24 * time.Hour // each refresh token; rotation issues a fresh one
+	AuthRequestTTL  = 10 * time.Minute    // a login page must be submitted within this
+	SignInTimeout   = 5 * time.Minute     // an undecided sign-in becomes "expired" (access_denied)
+	SweepInterval   = time.Minute         // how often expired state is removed
+	MaxAuthRequests = 1000                // pending authorization requests kept in memory
+	// MaxAuthRequestsPerAddress bounds the pending requests of one address (IPv4, IPv6 /64)
+	// that have no password yet; a new one replaces its oldest.
+	MaxAuthRequestsPerAddress = 20
+	MaxRecentSignIns          = 50 // decided sign-ins kept for RecentSignIns
 )
 
 // Config configures a Server.
@@ -65,12 +68,14 @@ type Server struct {
 	dummy      string
 	argonSlots chan struct{} // see MaxConcurrentPasswordChecks
 
-	mu           sync.Mutex
-	policy       Policy
-	requests     map[string]*authRequest
-	signIns      map[string]*signIn // pending, by id
-	recent       []SignIn           // decided, newest last
-	registerRate *loginLimiter
+	mu                sync.Mutex
+	policy            Policy
+	requests          map[string]*authRequest
+	signIns           map[string]*signIn // pending, by id
+	recent            []SignIn           // decided, newest last
+	registerRate      *loginLimiter      // per address
+	registerBlockRate *loginLimiter      // per address block
+	maxClients        int                // MaxClients; smaller in tests
 
 	throttle *throttle // failed passwords; its own lock
 
@@ -102,22 +107,24 @@ func New(cfg Config) (*Server, error) {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	s := &Server{
-		db:           cfg.DB,
-		origins:      cfg.Origins,
-		resources:    cfg.Resources,
-		now:          cfg.Now,
-		log:          cfg.Logger,
-		onSignIn:     cfg.OnSignIn,
-		argon:        defaultArgon2,
-		csrfKey:      key,
-		argonSlots:   make(chan struct{}, MaxConcurrentPasswordChecks),
-		policy:       cfg.Policy.orDefault(),
-		requests:     map[string]*authRequest{},
-		signIns:      map[string]*signIn{},
-		registerRate: newLimiter(MaxRegistrationsPerMinute, time.Minute),
-		throttle:     newThrottle(),
-		stop:         make(chan struct{}),
-		stopped:      make(chan struct{}),
+		db:                cfg.DB,
+		origins:           cfg.Origins,
+		resources:         cfg.Resources,
+		now:               cfg.Now,
+		log:               cfg.Logger,
+		onSignIn:          cfg.OnSignIn,
+		argon:             defaultArgon2,
+		csrfKey:           key,
+		argonSlots:        make(chan struct{}, MaxConcurrentPasswordChecks),
+		policy:            cfg.Policy.orDefault(),
+		requests:          map[string]*authRequest{},
+		signIns:           map[string]*signIn{},
+		registerRate:      newLimiter(MaxRegistrationsPerMinute, time.Minute),
+		registerBlockRate: newLimiter(MaxBlockRegistrationsPerMinute, time.Minute),
+		maxClients:        MaxClients,
+		throttle:          newThrottle(),
+		stop:              make(chan struct{}),
+		stopped:           make(chan struct{}),
 	}
 	go s.sweepLoop()
 	return s, nil

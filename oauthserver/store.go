@@ -42,6 +42,7 @@ type clientRecord struct {
 	GrantTypes    []string  `json:"grant_types"`
 	ResponseTypes []string  `json:"response_types"`
 	Preregistered bool      `json:"preregistered,omitempty"`
+	RegisteredBy  string    `json:"registered_by,omitempty"` // the address that registered it (DCR)
 	Created       time.Time `json:"created"`
 	LastUsed      time.Time `json:"last_used"`
 }

@@ -19,7 +19,7 @@ func (e *env) pending(t testing.TB) *authRequest {
 	if e.public == "" {
 		e.public = e.registerClient(t, AuthNone).ClientID
 	}
-	req, oe, pe := e.s.startAuthorization(authParams(e.public, oauth2.GenerateVerifier()), e.origin)
+	req, oe, pe := e.s.startAuthorization(authParams(e.public, oauth2.GenerateVerifier()), e.origin, "192.0.2.250")
 	if oe != nil || pe != nil {
 		t.Fatalf("authorization request: %v %v", oe, pe)
 	}
