@@ -38,12 +38,16 @@ const (
 	DecisionExpired  = "expired"
 )
 
-// SignIn is a sign-in waiting for (or past) approval: who, through which client, to which server.
+// SignIn is a sign-in waiting for (or past) approval: who, through which client, to which
+// server. Every text in it is safe to show as is: no control or bidi characters, host names
+// in their xn-- form, and a client name that claims a well-known client it is not marked
+// "(unverified)".
 type SignIn struct {
 	ID           string
 	ClientID     string
-	ClientName   string
-	RedirectHost string
+	ClientName   string   // e.g. "ChatGPT — chatgpt.com" for a client metadata document
+	Warnings     []string // sentences to show with it (an unverified name, a look-alike host, …)
+	RedirectHost string   // where the browser returns to, host[:port]
 	User         string
 	Resource     string // the resource URL
 	RemoteAddr   string
@@ -112,8 +116,8 @@ func (s *Server) Decide(id string, approve bool) error {
 func (s *Server) startSignIn(req *authRequest, user, remote string) (key string, otherUser bool) {
 	now := s.now()
 	si := &signIn{requestID: req.ID, SignIn: SignIn{
-		ID: newID(), ClientID: req.ClientID, ClientName: req.ClientName, RedirectHost: req.redirectHost(),
-		User: user, Resource: req.Resource, RemoteAddr: remote, Time: now, Decision: DecisionPending,
+		ID: newID(), ClientID: safeText(req.ClientID, 300), ClientName: req.ClientName, Warnings: req.Warnings,
+		RedirectHost: req.redirectHost(), User: safeText(user, 64), Resource: req.Resource, RemoteAddr: remote, Time: now, Decision: DecisionPending,
 	}}
 	s.mu.Lock()
 	if req.User != "" {

@@ -40,12 +40,14 @@ type authRequest struct {
 	Decision string // "" until a password was accepted under PolicyAsk/Once
 }
 
+// redirectHost is the host[:port] the sign-in returns to, as shown (displayHost).
 func (r *authRequest) redirectHost() string {
 	u, err := url.Parse(r.RedirectURI)
 	if err != nil {
 		return ""
 	}
-	return u.Host
+	h, _ := displayHost(u.Host)
+	return h
 }
 
 // pageError is an error shown to the person in the browser, never sent to the redirect URI:
@@ -161,8 +163,9 @@ func (s *Server) startAuthorization(q url.Values, origin, addr string) (*authReq
 	if pe != nil {
 		return nil, nil, pe
 	}
+	shown := c.describeFor(redirect)
 	req := &authRequest{
-		ID: newID() + newID(), Origin: origin, ClientID: c.ID, ClientName: c.displayNameFor(redirect),
+		ID: newID() + newID(), Origin: origin, ClientID: c.ID, ClientName: shown.Name, Warnings: shown.Warnings,
 		Addr: addr, RedirectURI: redirect, RedirectGiven: given, Expires: s.now().Add(AuthRequestTTL),
 	}
 	if e := s.checkAuthorizeParams(q, origin, req); e != nil {

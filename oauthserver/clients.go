@@ -17,7 +17,7 @@ import (
 // Client is a registered OAuth client, as the GUI lists it.
 type Client struct {
 	ID            string
-	Name          string
+	Name          string // never empty: the pre-registered client and unnamed ones get one
 	RedirectURIs  []string
 	AuthMethod    string // "none", "client_secret_post" or "client_secret_basic"
 	Preregistered bool
@@ -60,7 +60,7 @@ func (c *clientRecord) public() Client {
 	if c.Preregistered {
 		uris = append(slices.Clone(preregisteredRedirects), "http://127.0.0.1:*/*", "http://localhost:*/*", "http://[::1]:*/*")
 	}
-	return Client{ID: c.ID, Name: c.Name, RedirectURIs: slices.Clone(uris), AuthMethod: c.AuthMethod,
+	return Client{ID: c.ID, Name: safeText(c.displayName(), 100), RedirectURIs: slices.Clone(uris), AuthMethod: c.AuthMethod,
 		Preregistered: c.Preregistered, Created: c.Created, LastUsed: c.LastUsed}
 }
 
@@ -86,21 +86,30 @@ func (c *clientRecord) displayName() string {
 	return "Unnamed client " + c.ID
 }
 
-// displayNameFor names the client for the person who approves a sign-in. The
-// pre-registered client is shared by ChatGPT and Claude, so its redirect URI
-// (already verified) tells which of them is asking.
-func (c *clientRecord) displayNameFor(redirect string) string {
-	if c.Preregistered && c.Name == "" {
-		if u, err := url.Parse(redirect); err == nil {
-			switch u.Hostname() {
-			case "chatgpt.com":
-				return "ChatGPT"
-			case "claude.ai", "claude.com":
-				return "Claude"
-			}
-		}
+// describeFor names the client for the person who signs in and approves, for a sign-in that
+// returns to redirect (already verified). The pre-registered client is shared by ChatGPT and
+// Claude, so its redirect URI tells which of them is asking; a registered client's name is
+// checked against where it returns to (describeClient).
+func (c *clientRecord) describeFor(redirect string) clientDisplay {
+	u, err := url.Parse(redirect)
+	if err != nil {
+		return clientDisplay{Name: safeText(c.displayName(), 100)}
 	}
-	return c.displayName()
+	var d clientDisplay
+	switch {
+	case c.Preregistered && c.Name == "":
+		d.Name = c.displayName()
+		switch u.Hostname() {
+		case "chatgpt.com":
+			d.Name = "ChatGPT"
+		case "claude.ai", "claude.com":
+			d.Name = "Claude"
+		}
+	default:
+		d = describeClient(c.displayName(), u.Host, false)
+	}
+	d.Warnings = append(d.Warnings, redirectWarnings(u.Host, false)...)
+	return d
 }
 
 // clientNameTx is the display name of a stored client, "" when it is gone.

@@ -56,7 +56,7 @@ func (s *Server) renderError(w http.ResponseWriter, e *pageError) {
 
 func (s *Server) renderLogin(w http.ResponseWriter, status int, req *authRequest, user, message string) {
 	s.render(w, status, "login.html", map[string]any{
-		"Title": "Sign in", "ClientName": req.ClientName, "RedirectHost": req.redirectHost(),
+		"Title": "Sign in", "ClientName": req.ClientName, "RedirectHost": req.redirectHost(), "Warnings": req.Warnings,
 		"Resource": req.ResourceName, "AllServers": req.ResourceName == AllServers, "ID": req.ID, "CSRF": s.csrfToken(req.ID), "User": user, "Message": message,
 	})
 }
@@ -67,7 +67,7 @@ func (s *Server) renderWait(w http.ResponseWriter, req *authRequest) {
 	s.mu.Unlock()
 	q := url.Values{"id": {req.ID}, "csrf": {s.csrfToken(req.ID)}, "w": {key}}.Encode()
 	s.render(w, http.StatusOK, "wait.html", map[string]any{
-		"Title": "Waiting for approval", "ClientName": req.ClientName,
+		"Title": "Waiting for approval", "ClientName": req.ClientName, "Warnings": req.Warnings,
 		"WaitURL": "/authorize/wait?" + q, "StatusURL": "/authorize/status?" + q,
 		"Minutes": int(SignInTimeout.Minutes()),
 	})

@@ -140,11 +140,13 @@ func (b *browser) do(req *http.Request) (*http.Response, string) {
 	return resp, string(body)
 }
 
-// register registers a public client named ChatGPT through dynamic client registration.
+// register registers a public client named "Notes app" through dynamic client registration.
+// (A registered client that calls itself ChatGPT and returns to loopback is shown as
+// unverified: oauthserver's display rules.)
 func (b *browser) register() {
 	b.t.Helper()
 	req, _ := http.NewRequest("POST", b.origin+"/register", strings.NewReader(
-		`{"client_name":"ChatGPT","redirect_uris":["`+b.redirect+`"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"]}`))
+		`{"client_name":"Notes app","redirect_uris":["`+b.redirect+`"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"]}`))
 	req.Header.Set("Content-Type", "application/json")
 	resp, body := b.do(req)
 	if resp.StatusCode != http.StatusCreated {
@@ -246,7 +248,7 @@ func pendingSignIn(t *testing.T, h *harness) (*browser, string) {
 		t.Fatal("no first-run password")
 	}
 	h.u.SelectTab(TabSignIns)
-	test.AssertNotificationSent(t, signInNotification(user, "ChatGPT"), func() {
+	test.AssertNotificationSent(t, signInNotification(user, "Notes app"), func() {
 		b.signIn(user, pw)
 		h.drain()
 	})
@@ -256,7 +258,7 @@ func pendingSignIn(t *testing.T, h *harness) (*browser, string) {
 		t.Fatalf("pending sign-ins: %d, want 1", len(pending))
 	}
 	id := pending[0].ID
-	label := user + " · ChatGPT · 127.0.0.1 · " + pending[0].Time.Local().Format("15:04")
+	label := user + " · Notes app · 127.0.0.1 · " + pending[0].Time.Local().Format("15:04")
 	if m := h.markup(); !strings.Contains(m, "Approve "+label) || !strings.Contains(m, "sends you back to 127.0.0.1") {
 		t.Errorf("the Sign-ins tab does not show %q with the redirect host:\n%s", label, m)
 	}
@@ -329,7 +331,7 @@ func TestTrayMenuApprove(t *testing.T) {
 
 	var approve *fyne.MenuItem
 	for _, it := range h.u.trayMenu().Items {
-		if strings.HasPrefix(it.Label, "Approve admin · ChatGPT") {
+		if strings.HasPrefix(it.Label, "Approve admin · Notes app") {
 			approve = it
 		}
 	}

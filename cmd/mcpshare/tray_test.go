@@ -266,7 +266,7 @@ func (ti *trayItem) click(label string) {
 	ti.d.t.Fatalf("no menu item %q", label)
 }
 
-// browserSignIn is one person's sign-in through a client named ChatGPT, up
+// browserSignIn is one person's sign-in through a client named "Notes app", up
 // to the page that waits for the approval.
 type browserSignIn struct {
 	t        *testing.T
@@ -278,7 +278,7 @@ func startBrowserSignIn(t *testing.T, origin, user, password string) *browserSig
 	t.Helper()
 	redirect := "http://127.0.0.1:9/callback"
 	resp, err := http.Post(origin+"/register", "application/json", strings.NewReader(
-		`{"client_name":"ChatGPT","redirect_uris":["`+redirect+`"],"token_endpoint_auth_method":"none"}`))
+		`{"client_name":"Notes app","redirect_uris":["`+redirect+`"],"token_endpoint_auth_method":"none"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,13 +386,13 @@ func TestTrayApprovesAndDeniesWithARealTrayHost(t *testing.T) {
 		t.Fatalf("pending sign-ins: Approve %q, Deny %q; want two distinct labels, each with its Approve and Deny", approves, denies)
 	}
 	for _, label := range approves {
-		if !strings.HasPrefix(label, "admin · ChatGPT · 127.0.0.1 · ") {
+		if !strings.HasPrefix(label, "admin · Notes app · 127.0.0.1 · ") {
 			t.Errorf("label %q does not say who, through what and from where", label)
 		}
 	}
 	d.waitFor("two notifications", func() bool { return len(notes.Notices()) == 2 })
 	for _, n := range notes.Notices() {
-		if strings.Join(n.Actions, ",") != "default,Open MCP Share,approve,Approve,deny,Deny" || !strings.Contains(n.Summary, "admin · ChatGPT") {
+		if strings.Join(n.Actions, ",") != "default,Open MCP Share,approve,Approve,deny,Deny" || !strings.Contains(n.Summary, "admin · Notes app") {
 			t.Errorf("notification %+v: want Approve and Deny buttons and the sign-in's label", n)
 		}
 	}
