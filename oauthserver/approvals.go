@@ -181,6 +181,8 @@ func (s *Server) expireInMemory(now time.Time) bool {
 	}
 	s.registerRate.sweep(now)
 	s.registerBlockRate.sweep(now)
+	s.fetchRate.sweep(now)
+	s.forgetAssertionIDsLocked(now)
 	s.throttle.sweep(now)
 	return changed
 }

@@ -1,6 +1,7 @@
 package oauthserver
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -72,9 +73,10 @@ func single(q url.Values, name string) (string, bool) {
 	return v[0], true
 }
 
-// checkClientRedirect verifies client_id and redirect_uri. Until both are verified nothing may be
-// sent to the redirect URI, so failures are a pageError.
-func (s *Server) checkClientRedirect(q url.Values) (*clientRecord, string, bool, *pageError) {
+// checkClientRedirect verifies client_id and redirect_uri (fetching the client's metadata
+// document for the browser at addr when the client_id is one). Until both are verified
+// nothing may be sent to the redirect URI, so failures are a pageError.
+func (s *Server) checkClientRedirect(ctx context.Context, q url.Values, addr string) (*clientRecord, string, bool, *pageError) {
 	clientID, ok1 := single(q, "client_id")
 	redirect, ok2 := single(q, "redirect_uri")
 	if !ok1 || !ok2 {
@@ -83,9 +85,9 @@ func (s *Server) checkClientRedirect(q url.Values) (*clientRecord, string, bool,
 	if clientID == "" {
 		return nil, "", false, &pageError{http.StatusBadRequest, "Invalid request", "The request names no client (client_id is missing)."}
 	}
-	c, err := s.lookupClient(clientID)
+	c, err := s.findClient(ctx, clientID, addr)
 	if err != nil {
-		return nil, "", false, &pageError{http.StatusInternalServerError, "Something went wrong", "The sign-in could not be started. Try again."}
+		return nil, "", false, documentPageError(err)
 	}
 	if c == nil {
 		return nil, "", false, &pageError{http.StatusBadRequest, "Unknown application", "The application asking you to sign in is not registered here (or it was removed). Start again from the application; it will register again."}
@@ -158,8 +160,8 @@ func (s *Server) checkAuthorizeParams(q url.Values, origin string, req *authRequ
 // startAuthorization validates an authorization request from the browser at addr and keeps
 // it for the login page. It returns a pageError (show it) or an *Error together with the
 // request (redirect it).
-func (s *Server) startAuthorization(q url.Values, origin, addr string) (*authRequest, *Error, *pageError) {
-	c, redirect, given, pe := s.checkClientRedirect(q)
+func (s *Server) startAuthorization(ctx context.Context, q url.Values, origin, addr string) (*authRequest, *Error, *pageError) {
+	c, redirect, given, pe := s.checkClientRedirect(ctx, q, addr)
 	if pe != nil {
 		return nil, nil, pe
 	}
@@ -371,7 +373,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if !s.pageOrigin(w, r) {
 		return
 	}
-	req, e, pe := s.startAuthorization(r.URL.Query(), OriginFromContext(r.Context()), remoteHost(r))
+	req, e, pe := s.startAuthorization(r.Context(), r.URL.Query(), OriginFromContext(r.Context()), remoteHost(r))
 	switch {
 	case pe != nil:
 		s.renderError(w, pe)

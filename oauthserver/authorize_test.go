@@ -1,6 +1,7 @@
 package oauthserver
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -361,7 +362,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 		if q.Get("client_id") == "x" {
 			q.Set("client_id", c.ClientID)
 		}
-		req, oe, pe := e.s.startAuthorization(q, e.origin, "127.0.0.1")
+		req, oe, pe := e.s.startAuthorization(context.Background(), q, e.origin, "127.0.0.1")
 		if pe == nil && req == nil {
 			t.Fatal("no result")
 		}

@@ -1,6 +1,7 @@
 package oauthserver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -26,7 +27,7 @@ func TestAuthorizeFloodCannotBlockOthers(t *testing.T) {
 	} {
 		var last *authRequest
 		for i := 0; i < MaxAuthRequests+100; i++ {
-			req, oe, pe := e.s.startAuthorization(authParams(c.ClientID, oauth2.GenerateVerifier()), e.origin, flood(i))
+			req, oe, pe := e.s.startAuthorization(context.Background(), authParams(c.ClientID, oauth2.GenerateVerifier()), e.origin, flood(i))
 			if oe != nil || pe != nil {
 				t.Fatalf("flood request %d: %v %v", i, oe, pe)
 			}

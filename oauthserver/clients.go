@@ -1,7 +1,9 @@
 package oauthserver
 
 import (
+	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4/jwt"
 	"go.etcd.io/bbolt"
 )
 
@@ -19,8 +22,9 @@ type Client struct {
 	ID            string
 	Name          string // never empty: the pre-registered client and unnamed ones get one
 	RedirectURIs  []string
-	AuthMethod    string // "none", "client_secret_post" or "client_secret_basic"
+	AuthMethod    string // "none", "client_secret_post", "client_secret_basic" or "private_key_jwt"
 	Preregistered bool
+	Document      bool // known by its metadata document: ID is the document's URL
 	Created       time.Time
 	LastUsed      time.Time // zero until the client first obtains a token
 }
@@ -61,7 +65,7 @@ func (c *clientRecord) public() Client {
 		uris = append(slices.Clone(preregisteredRedirects), "http://127.0.0.1:*/*", "http://localhost:*/*", "http://[::1]:*/*")
 	}
 	return Client{ID: c.ID, Name: safeText(c.displayName(), 100), RedirectURIs: slices.Clone(uris), AuthMethod: c.AuthMethod,
-		Preregistered: c.Preregistered, Created: c.Created, LastUsed: c.LastUsed}
+		Preregistered: c.Preregistered, Document: c.Document, Created: c.Created, LastUsed: c.LastUsed}
 }
 
 // stale reports whether a registered client has gone unused long enough to be deleted.
@@ -97,6 +101,13 @@ func (c *clientRecord) describeFor(redirect string) clientDisplay {
 	}
 	var d clientDisplay
 	switch {
+	case c.Document:
+		// The document's host is verified by TLS; the name is the document's word.
+		idHost := ""
+		if id, err := url.Parse(c.ID); err == nil {
+			idHost = id.Host
+		}
+		d = describeClient(c.Name, idHost, true)
 	case c.Preregistered && c.Name == "":
 		d.Name = c.displayName()
 		switch u.Hostname() {
@@ -108,7 +119,7 @@ func (c *clientRecord) describeFor(redirect string) clientDisplay {
 	default:
 		d = describeClient(c.displayName(), u.Host, false)
 	}
-	d.Warnings = append(d.Warnings, redirectWarnings(u.Host, false)...)
+	d.Warnings = append(d.Warnings, redirectWarnings(u.Host, c.Document)...)
 	return d
 }
 
@@ -238,14 +249,43 @@ func (s *Server) lookupClient(id string) (*clientRecord, error) {
 // clientCredentials is how a request to /token or /revoke authenticated its client.
 type clientCredentials struct {
 	ID, Secret string
-	Method     string // AuthNone, AuthSecretPost or AuthSecretBasic
+	Assertion  string // the client_assertion of private_key_jwt
+	Method     string // AuthNone, AuthSecretPost, AuthSecretBasic or AuthPrivateKeyJWT
 }
 
 // parseClientCredentials reads client_secret_basic (Authorization header), client_secret_post
-// (client_id and client_secret in the form) or none (client_id alone). Using two methods at
-// once is refused (RFC 6749 §2.3).
+// (client_id and client_secret in the form), private_key_jwt (client_assertion, RFC 7523
+// §2.2; client_id optional) or none (client_id alone). Using two methods at once is refused
+// (RFC 6749 §2.3).
 func parseClientCredentials(r *http.Request) (clientCredentials, *Error) {
 	formID, formSecret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	if atype, assertion := r.PostForm.Get("client_assertion_type"), r.PostForm.Get("client_assertion"); atype != "" || assertion != "" {
+		cred := clientCredentials{ID: formID, Assertion: assertion, Method: AuthPrivateKeyJWT}
+		switch {
+		case atype != JWTBearerAssertion:
+			return cred, invalidClient("client_assertion_type must be " + JWTBearerAssertion)
+		case assertion == "":
+			return cred, invalidClient("client_assertion is missing")
+		case formSecret != "" || r.Header.Get("Authorization") != "":
+			return cred, invalidRequest("use only one client authentication method")
+		case len(assertion) > 16<<10:
+			return cred, invalidClient("client_assertion is too long")
+		}
+		if cred.ID == "" {
+			// The client is the assertion's issuer; its signature is checked against that
+			// client's keys, so reading it unverified here names no one it should not.
+			if tok, err := jwt.ParseSigned(assertion, assertionAlgorithms); err == nil {
+				var c jwt.Claims
+				if tok.UnsafeClaimsWithoutVerification(&c) == nil {
+					cred.ID = c.Issuer
+				}
+			}
+			if cred.ID == "" {
+				return cred, invalidClient("client_assertion names no client (iss)")
+			}
+		}
+		return cred, nil
+	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		user, pass, ok := r.BasicAuth()
 		if !ok {
@@ -275,15 +315,19 @@ func parseClientCredentials(r *http.Request) (clientCredentials, *Error) {
 	return clientCredentials{ID: formID, Method: AuthNone}, nil
 }
 
-// authenticateClient checks credentials against the stored client: it must exist, the method
-// must be the registered one (the pre-registered client may use either secret method), and the
-// secret's hash must match.
-func (s *Server) authenticateClient(cred clientCredentials) (*clientRecord, *Error) {
-	c, err := s.lookupClient(cred.ID)
-	if err != nil {
+// authenticateClient checks credentials against the client (stored, or described by its
+// metadata document): it must exist, the method must be the registered one (the
+// pre-registered client may use either secret method), and the secret's hash or the
+// assertion (verifyAssertion; origin is the issuer, endpoint the URL called) must match.
+func (s *Server) authenticateClient(ctx context.Context, cred clientCredentials, origin, endpoint, addr string) (*clientRecord, *Error) {
+	c, err := s.findClient(ctx, cred.ID, addr)
+	var de *DocumentError
+	switch {
+	case errors.As(err, &de):
+		return nil, invalidClient(de.Reason)
+	case err != nil:
 		return nil, serverError()
-	}
-	if c == nil {
+	case c == nil:
 		return nil, invalidClient("unknown client; register again")
 	}
 	methodOK := cred.Method == c.AuthMethod ||
@@ -291,8 +335,16 @@ func (s *Server) authenticateClient(cred clientCredentials) (*clientRecord, *Err
 	if !methodOK {
 		return nil, invalidClient(fmt.Sprintf("this client must authenticate with %s", c.AuthMethod))
 	}
-	if cred.Method != AuthNone && subtle.ConstantTimeCompare(hashToken(cred.Secret), c.SecretHash) != 1 {
-		return nil, invalidClient("wrong client secret")
+	switch cred.Method {
+	case AuthNone:
+	case AuthPrivateKeyJWT:
+		if e := s.verifyAssertion(ctx, c, cred.Assertion, origin, endpoint, addr); e != nil {
+			return nil, e
+		}
+	default:
+		if subtle.ConstantTimeCompare(hashToken(cred.Secret), c.SecretHash) != 1 {
+			return nil, invalidClient("wrong client secret")
+		}
 	}
 	return c, nil
 }

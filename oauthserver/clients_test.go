@@ -1,6 +1,7 @@
 package oauthserver
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -64,10 +65,10 @@ func TestPreregisteredClient(t *testing.T) {
 	if err != nil || newSecret == secret {
 		t.Fatal(err)
 	}
-	if _, e2 := e.s.authenticateClient(clientCredentials{ID: id, Secret: secret, Method: AuthSecretPost}); e2 == nil {
+	if _, e2 := e.s.authenticateClient(context.Background(), clientCredentials{ID: id, Secret: secret, Method: AuthSecretPost}, e.origin, e.origin+"/token", "127.0.0.1"); e2 == nil {
 		t.Fatal("old secret still works")
 	}
-	if _, e2 := e.s.authenticateClient(clientCredentials{ID: id, Secret: newSecret, Method: AuthSecretBasic}); e2 != nil {
+	if _, e2 := e.s.authenticateClient(context.Background(), clientCredentials{ID: id, Secret: newSecret, Method: AuthSecretBasic}, e.origin, e.origin+"/token", "127.0.0.1"); e2 != nil {
 		t.Fatal(e2)
 	}
 	list, _ := e.s.Clients()

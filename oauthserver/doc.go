@@ -17,6 +17,13 @@
 //   - register.go: dynamic client registration (RFC 7591), bounded in body size, rate per
 //     address, total count; unused clients expire.
 //   - clients.go: clients, redirect URI rules, client authentication, the pre-registered client.
+//   - cimd.go: clients known by a client ID metadata document (an https client_id): the URL
+//     rules, the document rules, and their listing once they obtain tokens.
+//   - fetch.go, doccache.go: the fetcher of those documents and key sets (public addresses
+//     only, the connection pinned to the checked address, no redirects, small and quick) and
+//     their cache (Cache-Control within bounds, failures briefly, stale copies on failure).
+//   - assertion.go: private_key_jwt (RFC 7523) for document clients, with go-jose.
+//   - display.go: what a person sees of a client: safe text, xn-- hosts, unverified names.
 //   - authorize.go, pages.go, pages/: the authorization endpoint, login and waiting pages.
 //   - approvals.go: approval policies and the queue of sign-ins the app approves or denies.
 //   - token.go: the token endpoint: code exchange with PKCE S256 and refresh rotation.
@@ -38,6 +45,9 @@
 //     chosen for it. A token for <origin>/mcp is accepted at every <origin>/mcp/<name> (it
 //     reaches them all through /mcp anyway); a token for one server opens no other, nor /mcp.
 //     The bare /.well-known/oauth-protected-resource is the metadata of /mcp.
+//   - A client_id that starts with https:// is a metadata document's URL; nothing issued here
+//     does. Such clients authenticate with "none" or private_key_jwt (never a secret); their
+//     document is the authority for redirect URIs and keys, refetched as its cache allows.
 //   - The pre-registered client authenticates with client_secret_post or client_secret_basic,
 //     and may redirect to ChatGPT's and Claude's callbacks or to loopback http on any port.
 //     Registered clients must redirect to a registered URI exactly, except that the port of a

@@ -82,6 +82,12 @@ func (e *env) setResources(names ...string) {
 // newEnv starts a server sharing resources ("files" when none given) with policy.
 func newEnv(t testing.TB, policy Policy, resources ...string) *env {
 	t.Helper()
+	return newEnvWith(t, policy, nil, resources...)
+}
+
+// newEnvWith is newEnv with a last word on the server's Config (mod may be nil).
+func newEnvWith(t testing.TB, policy Policy, mod func(*Config), resources ...string) *env {
+	t.Helper()
 	if len(resources) == 0 {
 		resources = []string{"files"}
 	}
@@ -95,7 +101,7 @@ func newEnv(t testing.TB, policy Policy, resources ...string) *env {
 		e.t = tt
 	}
 	origins := NewOrigins()
-	s, err := New(Config{
+	cfg := Config{
 		DB: db, Origins: origins, Policy: policy, Now: e.clock.Now,
 		Resources: func() []string {
 			e.mu.Lock()
@@ -103,7 +109,11 @@ func newEnv(t testing.TB, policy Policy, resources ...string) *env {
 			return append([]string(nil), e.resources...)
 		},
 		OnSignIn: func() { e.mu.Lock(); e.signIns++; e.mu.Unlock() },
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

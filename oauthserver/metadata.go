@@ -20,16 +20,24 @@ type authServerMetadata struct {
 	GrantTypesSupported                        []string `json:"grant_types_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthSigningAlgValues     []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	ScopesSupported                            []string `json:"scopes_supported"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	ClientIDMetadataDocumentSupported          bool     `json:"client_id_metadata_document_supported"`
 }
 
 // asMetadata returns the authorization server metadata for an issuer (an allowed origin).
-// client_id_metadata_document_supported is deliberately absent: CIMD is not implemented, and
-// ChatGPT prefers it whenever it is advertised.
+// It advertises client ID metadata documents and private_key_jwt (cimd.go, assertion.go):
+// ChatGPT prefers them whenever they are advertised, and Claude uses a document when "none"
+// is offered with them. RFC 8414 requires the signing algorithms once private_key_jwt is listed.
 func asMetadata(issuer string) authServerMetadata {
-	methods := []string{AuthNone, AuthSecretPost, AuthSecretBasic}
+	methods := []string{AuthNone, AuthSecretPost, AuthSecretBasic, AuthPrivateKeyJWT}
+	var algs []string
+	for _, a := range assertionAlgorithms {
+		algs = append(algs, string(a))
+	}
 	return authServerMetadata{
 		Issuer:                                     issuer,
 		AuthorizationEndpoint:                      issuer + "/authorize",
@@ -41,9 +49,12 @@ func asMetadata(issuer string) authServerMetadata {
 		GrantTypesSupported:                        []string{"authorization_code", "refresh_token"},
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		TokenEndpointAuthMethodsSupported:          methods,
+		TokenEndpointAuthSigningAlgValuesSupported: algs,
 		RevocationEndpointAuthMethodsSupported:     methods,
+		RevocationEndpointAuthSigningAlgValues:     algs,
 		ScopesSupported:                            []string{ScopeMCP},
 		AuthorizationResponseIssParameterSupported: true,
+		ClientIDMetadataDocumentSupported:          true,
 	}
 }
 

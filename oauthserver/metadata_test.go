@@ -26,16 +26,20 @@ func getJSONDoc(t *testing.T, method, u, host string) (*http.Response, map[strin
 func TestASMetadata(t *testing.T) {
 	e := newEnv(t, PolicyPassword)
 	o := e.origin
+	algs := []any{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 	want := map[string]any{
 		"issuer": o, "authorization_endpoint": o + "/authorize", "token_endpoint": o + "/token",
 		"registration_endpoint": o + "/register", "revocation_endpoint": o + "/revoke",
 		"response_types_supported": []any{"code"}, "response_modes_supported": []any{"query"},
-		"grant_types_supported":                          []any{"authorization_code", "refresh_token"},
-		"code_challenge_methods_supported":               []any{"S256"},
-		"token_endpoint_auth_methods_supported":          []any{"none", "client_secret_post", "client_secret_basic"},
-		"revocation_endpoint_auth_methods_supported":     []any{"none", "client_secret_post", "client_secret_basic"},
-		"scopes_supported":                               []any{"mcp"},
-		"authorization_response_iss_parameter_supported": true,
+		"grant_types_supported":                                 []any{"authorization_code", "refresh_token"},
+		"code_challenge_methods_supported":                      []any{"S256"},
+		"token_endpoint_auth_methods_supported":                 []any{"none", "client_secret_post", "client_secret_basic", "private_key_jwt"},
+		"revocation_endpoint_auth_methods_supported":            []any{"none", "client_secret_post", "client_secret_basic", "private_key_jwt"},
+		"token_endpoint_auth_signing_alg_values_supported":      algs,
+		"revocation_endpoint_auth_signing_alg_values_supported": algs,
+		"scopes_supported":                                      []any{"mcp"},
+		"authorization_response_iss_parameter_supported":        true,
+		"client_id_metadata_document_supported":                 true,
 	}
 	for _, path := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
 		resp, got := getJSONDoc(t, "GET", o+path, "")

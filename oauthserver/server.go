@@ -51,6 +51,9 @@ type Config struct {
 	// OnSignIn, when set, is called (not under a lock, from the goroutine that made the change)
 	// whenever the pending or recent sign-in lists change.
 	OnSignIn func()
+	// Fetch configures how client metadata documents are fetched; the zero value is right
+	// for the app (tests route public-looking addresses to local servers).
+	Fetch FetchOptions
 }
 
 // Server is the OAuth 2.1 authorization server and resource guard. Create it with New.
@@ -78,6 +81,11 @@ type Server struct {
 	maxClients        int                // MaxClients; smaller in tests
 
 	throttle *throttle // failed passwords; its own lock
+
+	fetch        *fetcher             // client metadata documents and key sets
+	documents    *docCache            // their parsed forms; its own lock
+	fetchRate    *loginLimiter        // fetches of documents not in the cache, per address block
+	assertionIDs map[string]time.Time // client "\x00" jti of private_key_jwt assertions -> until
 
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -123,6 +131,10 @@ func New(cfg Config) (*Server, error) {
 		registerBlockRate: newLimiter(MaxBlockRegistrationsPerMinute, time.Minute),
 		maxClients:        MaxClients,
 		throttle:          newThrottle(),
+		fetch:             newFetcher(cfg.Fetch),
+		documents:         newDocCache(cfg.Now),
+		fetchRate:         newLimiter(MaxDocumentFetchesPerMinute, time.Minute),
+		assertionIDs:      map[string]time.Time{},
 		stop:              make(chan struct{}),
 		stopped:           make(chan struct{}),
 	}

@@ -34,17 +34,23 @@ type userRecord struct {
 }
 
 type clientRecord struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name,omitempty"`
-	RedirectURIs  []string  `json:"redirect_uris"`
-	AuthMethod    string    `json:"auth_method"`
-	SecretHash    []byte    `json:"secret_hash,omitempty"`
-	GrantTypes    []string  `json:"grant_types"`
-	ResponseTypes []string  `json:"response_types"`
-	Preregistered bool      `json:"preregistered,omitempty"`
-	RegisteredBy  string    `json:"registered_by,omitempty"` // the address that registered it (DCR)
-	Created       time.Time `json:"created"`
-	LastUsed      time.Time `json:"last_used"`
+	ID            string   `json:"id"`
+	Name          string   `json:"name,omitempty"`
+	RedirectURIs  []string `json:"redirect_uris"`
+	AuthMethod    string   `json:"auth_method"`
+	SecretHash    []byte   `json:"secret_hash,omitempty"`
+	GrantTypes    []string `json:"grant_types"`
+	ResponseTypes []string `json:"response_types"`
+	Preregistered bool     `json:"preregistered,omitempty"`
+	// Document marks a client known by its metadata document (its ID is the document's URL).
+	// Stored only as a listing once it obtained tokens; JWKSURI and JWKS come from the
+	// document as fetched, never from the store.
+	Document     bool            `json:"document,omitempty"`
+	JWKSURI      string          `json:"-"`
+	JWKS         json.RawMessage `json:"-"`
+	RegisteredBy string          `json:"registered_by,omitempty"` // the address that registered it (DCR)
+	Created      time.Time       `json:"created"`
+	LastUsed     time.Time       `json:"last_used"`
 }
 
 type codeRecord struct {

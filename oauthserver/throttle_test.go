@@ -1,6 +1,7 @@
 package oauthserver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -19,7 +20,7 @@ func (e *env) pending(t testing.TB) *authRequest {
 	if e.public == "" {
 		e.public = e.registerClient(t, AuthNone).ClientID
 	}
-	req, oe, pe := e.s.startAuthorization(authParams(e.public, oauth2.GenerateVerifier()), e.origin, "192.0.2.250")
+	req, oe, pe := e.s.startAuthorization(context.Background(), authParams(e.public, oauth2.GenerateVerifier()), e.origin, "192.0.2.250")
 	if oe != nil || pe != nil {
 		t.Fatalf("authorization request: %v %v", oe, pe)
 	}

@@ -169,6 +169,11 @@ func (s *Server) exchangeCode(c *clientRecord, req tokenRequest) (*tokenResponse
 		if tx.Bucket(bucketUsers).Get([]byte(code.User)) == nil {
 			return invalidGrant("the user of this authorization no longer exists"), nil
 		}
+		if c.Document {
+			if err := rememberDocumentClientTx(tx, c, now); err != nil {
+				return serverError(), nil
+			}
+		}
 		g := grantRecord{ID: newID(), ClientID: c.ID, ClientName: code.ClientName, User: code.User, Resource: code.Resource, Scope: code.Scope, Created: now}
 		if err := putJSON(tx, bucketGrants, []byte(g.ID), g); err != nil {
 			return serverError(), nil
@@ -346,7 +351,8 @@ func (s *Server) authenticateRequest(w http.ResponseWriter, r *http.Request) (*c
 	cred, e := parseClientCredentials(r)
 	var c *clientRecord
 	if e == nil {
-		c, e = s.authenticateClient(cred)
+		origin := OriginFromContext(r.Context())
+		c, e = s.authenticateClient(r.Context(), cred, origin, origin+r.URL.Path, remoteHost(r))
 	}
 	if e != nil {
 		if e.Status == http.StatusUnauthorized && cred.Method == AuthSecretBasic {

@@ -675,7 +675,7 @@ func item06(t *testing.T, tg *ptarget) {
 		{"response_types_supported", []string{"code"}, true},
 		{"grant_types_supported", []string{"authorization_code", "refresh_token"}, true},
 		{"code_challenge_methods_supported", []string{"S256"}, true},
-		{"token_endpoint_auth_methods_supported", []string{"none", "client_secret_post", "client_secret_basic"}, true},
+		{"token_endpoint_auth_methods_supported", []string{"none", "client_secret_post", "client_secret_basic", "private_key_jwt"}, true},
 	}
 	for _, c := range checks {
 		if got := strs(doc[c.field]); !sameSet(got, c.want) {
@@ -688,9 +688,11 @@ func item06(t *testing.T, tg *ptarget) {
 	if doc["authorization_response_iss_parameter_supported"] != true {
 		t.Errorf("authorization_response_iss_parameter_supported = %v, want true", doc["authorization_response_iss_parameter_supported"])
 	}
-	// CIMD is not implemented (a URL client_id gets "Unknown application"), so it must not be advertised.
-	if v, ok := doc["client_id_metadata_document_supported"]; ok && v != false {
-		t.Errorf("client_id_metadata_document_supported = %v advertised, but CIMD does not work", v)
+	// Client ID metadata documents work (cimd_e2e_test.go), with private_key_jwt, whose
+	// signing algorithms RFC 8414 then requires.
+	if doc["client_id_metadata_document_supported"] != true || len(strs(doc["token_endpoint_auth_signing_alg_values_supported"])) == 0 {
+		t.Errorf("client_id_metadata_document_supported = %v, token_endpoint_auth_signing_alg_values_supported = %v; want true and a list",
+			doc["client_id_metadata_document_supported"], doc["token_endpoint_auth_signing_alg_values_supported"])
 	}
 	oidc, _ := getJSONDoc(t, noRedirect, tg.origin()+"/.well-known/openid-configuration", nil)
 	if !reflect.DeepEqual(doc, oidc) {
