@@ -1,6 +1,7 @@
 package oauthserver
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -101,6 +102,7 @@ func (s *Server) Decide(id string, approve bool) error {
 	}
 	s.finishSignInLocked(si, decision)
 	s.mu.Unlock()
+	s.saveRecent()
 	s.log.Info("sign-in decided", "client", si.ClientID, "user", si.User, "resource", si.Resource, "decision", decision)
 	var err error
 	if approve {
@@ -133,6 +135,7 @@ func (s *Server) startSignIn(req *authRequest, user, remote string) (key string,
 	req.SignInID = si.ID
 	req.WaitKey = newID()
 	req.Decision = DecisionPending
+	req.Deadline = now.Add(SignInTimeout)
 	req.Expires = now.Add(SignInTimeout + AuthRequestTTL)
 	key = req.WaitKey
 	s.mu.Unlock()
@@ -142,7 +145,7 @@ func (s *Server) startSignIn(req *authRequest, user, remote string) (key string,
 }
 
 // finishSignInLocked moves a pending sign-in to the recent list and records the decision on its
-// authorization request. s.mu must be held.
+// authorization request. s.mu must be held; the caller calls saveRecent after unlocking.
 func (s *Server) finishSignInLocked(si *signIn, decision string) {
 	delete(s.signIns, si.ID)
 	si.Decision = decision
@@ -150,14 +153,68 @@ func (s *Server) finishSignInLocked(si *signIn, decision string) {
 	if n := len(s.recent) - MaxRecentSignIns; n > 0 {
 		s.recent = append([]SignIn(nil), s.recent[n:]...)
 	}
+	s.unsaved = append(s.unsaved, si.SignIn)
 	if req := s.requests[si.requestID]; req != nil {
 		req.Decision = decision
 	}
 }
 
+// recentKey orders decided sign-ins by time in their bucket.
+func recentKey(si SignIn) []byte {
+	k := binary.BigEndian.AppendUint64(nil, uint64(si.Time.UnixNano()))
+	return append(k, si.ID...)
+}
+
+// saveRecent writes the sign-ins decided since the last call to the database, keeping the
+// last MaxRecentSignIns, so that "Recent sign-ins" survives a restart.
+func (s *Server) saveRecent() {
+	s.mu.Lock()
+	list := s.unsaved
+	s.unsaved = nil
+	s.mu.Unlock()
+	if len(list) == 0 {
+		return
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		for _, si := range list {
+			if err := putJSON(tx, bucketSignIns, recentKey(si), si); err != nil {
+				return err
+			}
+		}
+		var keys [][]byte
+		c := tx.Bucket(bucketSignIns).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			keys = append(keys, clone(k))
+		}
+		if n := len(keys) - MaxRecentSignIns; n > 0 {
+			return deleteKeys(tx, bucketSignIns, keys[:n])
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.Error("storing recent sign-ins failed", "err", err)
+	}
+}
+
+// loadRecent reads the decided sign-ins of earlier runs, oldest first.
+func loadRecent(db *bbolt.DB) ([]SignIn, error) {
+	var list []SignIn
+	err := db.View(func(tx *bbolt.Tx) error {
+		return forEachJSON(tx, bucketSignIns, func(_ []byte, si *SignIn) error {
+			list = append(list, *si)
+			return nil
+		})
+	})
+	if n := len(list) - MaxRecentSignIns; n > 0 {
+		list = list[n:]
+	}
+	return list, err
+}
+
 // expireNow applies timeouts at the current time and tells the app when something changed.
 func (s *Server) expireNow() {
 	if s.expireInMemory(s.now()) {
+		s.saveRecent()
 		s.notify()
 	}
 }
@@ -177,6 +234,11 @@ func (s *Server) expireInMemory(now time.Time) bool {
 	for id, req := range s.requests {
 		if now.After(req.Expires) {
 			delete(s.requests, id)
+		}
+	}
+	for id, f := range s.finished {
+		if now.Sub(f.At) > AuthRequestTTL {
+			delete(s.finished, id)
 		}
 	}
 	s.registerRate.sweep(now)

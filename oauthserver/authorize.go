@@ -38,7 +38,8 @@ type authRequest struct {
 	// waiting page); the id and CSRF token are in any copy of the login page, so without it
 	// whoever fetched that page could collect the code after someone else signed in.
 	WaitKey  string
-	Decision string // "" until a password was accepted under PolicyAsk/Once
+	Decision string    // "" until a password was accepted under PolicyAsk/Once
+	Deadline time.Time // when the sign-in waiting for approval expires
 }
 
 // redirectHost is the host[:port] the sign-in returns to, as shown (displayHost).
@@ -246,9 +247,44 @@ func (s *Server) pendingRequest(id, csrf string) (*authRequest, *pageError) {
 	req := s.requests[id]
 	if req == nil || s.now().After(req.Expires) {
 		delete(s.requests, id)
+		if f, ok := s.finished[id]; ok {
+			return nil, f.page()
+		}
 		return nil, &pageError{http.StatusBadRequest, "Sign-in expired", "This sign-in took too long and has expired. Start again from the application."}
 	}
 	return req, nil
+}
+
+// finishedRequest is what is left of an authorization request that ended, for AuthRequestTTL:
+// enough to tell a browser that goes Back to it or reloads it how it ended.
+type finishedRequest struct {
+	ClientName string
+	Outcome    string // DecisionApproved, DecisionDenied or DecisionExpired
+	At         time.Time
+}
+
+func (f finishedRequest) page() *pageError {
+	switch f.Outcome {
+	case DecisionApproved:
+		return &pageError{http.StatusOK, "Signed in", fmt.Sprintf("This sign-in is complete: %s has been let in. You can close this page and return to %s.", f.ClientName, f.ClientName)}
+	case DecisionExpired:
+		return &pageError{http.StatusBadRequest, "Sign-in not approved in time", fmt.Sprintf("Nobody approved this sign-in in MCP Share within %d minutes. Start again from %s.", int(SignInTimeout.Minutes()), f.ClientName)}
+	}
+	return &pageError{http.StatusBadRequest, "Sign-in denied", fmt.Sprintf("This sign-in was denied in MCP Share. Start again from %s if you want to try again.", f.ClientName)}
+}
+
+// rememberFinishedLocked keeps the outcome of a request that ended. s.mu is held.
+func (s *Server) rememberFinishedLocked(req *authRequest, outcome string) {
+	if len(s.finished) >= MaxAuthRequests {
+		var oldest string
+		for id, f := range s.finished {
+			if oldest == "" || f.At.Before(s.finished[oldest].At) {
+				oldest = id
+			}
+		}
+		delete(s.finished, oldest)
+	}
+	s.finished[req.ID] = finishedRequest{ClientName: req.ClientName, Outcome: outcome, At: s.now()}
 }
 
 // loginOutcome is what the login step decided.
@@ -308,10 +344,24 @@ func (s *Server) login(req *authRequest, user, password, addr string) loginOutco
 // returns the URL to send the browser to.
 func (s *Server) finishAuthorization(req *authRequest, user string, approved bool) (string, *pageError) {
 	s.mu.Lock()
+	outcome := DecisionApproved
+	if !approved {
+		outcome = DecisionDenied
+		if req.Decision == DecisionExpired {
+			outcome = DecisionExpired
+		}
+	}
 	_, live := s.requests[req.ID]
 	delete(s.requests, req.ID)
+	f, done := s.finished[req.ID]
+	if live {
+		s.rememberFinishedLocked(req, outcome)
+	}
 	s.mu.Unlock()
 	if !live { // another tab or a double click finished it first
+		if done {
+			return "", f.page()
+		}
 		return "", &pageError{http.StatusBadRequest, "Sign-in already finished", "This sign-in has already been completed. Return to the application."}
 	}
 	if !approved {
@@ -520,5 +570,13 @@ func (s *Server) handleSignInStatus(w http.ResponseWriter, r *http.Request) {
 	if decision == "" {
 		decision = DecisionPending
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": decision})
+	writeJSON(w, http.StatusOK, map[string]any{"status": decision, "seconds_left": int(s.approvalLeft(req) / time.Second)})
+}
+
+// approvalLeft is how long a sign-in waiting for approval has left.
+func (s *Server) approvalLeft(req *authRequest) time.Duration {
+	s.mu.Lock()
+	deadline := req.Deadline
+	s.mu.Unlock()
+	return max(deadline.Sub(s.now()), 0)
 }

@@ -72,7 +72,8 @@ func TestPreregisteredClient(t *testing.T) {
 		t.Fatal(e2)
 	}
 	list, _ := e.s.Clients()
-	if len(list) != 1 || !list[0].Preregistered || list[0].ID != id || len(list[0].RedirectURIs) == 0 {
+	// Listed with a name (it was "(no name)" in the window).
+	if len(list) != 1 || !list[0].Preregistered || list[0].ID != id || len(list[0].RedirectURIs) == 0 || list[0].Name != "ChatGPT / Claude (pre-registered client)" {
 		t.Fatalf("%+v", list)
 	}
 }

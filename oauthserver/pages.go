@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 //go:embed pages/*.html
@@ -66,9 +68,19 @@ func (s *Server) renderWait(w http.ResponseWriter, req *authRequest) {
 	key := req.WaitKey
 	s.mu.Unlock()
 	q := url.Values{"id": {req.ID}, "csrf": {s.csrfToken(req.ID)}, "w": {key}}.Encode()
+	left := s.approvalLeft(req)
 	s.render(w, http.StatusOK, "wait.html", map[string]any{
 		"Title": "Waiting for approval", "ClientName": req.ClientName, "Warnings": req.Warnings,
 		"WaitURL": "/authorize/wait?" + q, "StatusURL": "/authorize/status?" + q,
-		"Minutes": int(SignInTimeout.Minutes()),
+		"Left": formatLeft(left), "SecondsLeft": int(left / time.Second),
 	})
+}
+
+// formatLeft says a time left as "4 min 32 s" or "45 s".
+func formatLeft(d time.Duration) string {
+	s := int((d + time.Second - 1) / time.Second)
+	if s >= 60 {
+		return fmt.Sprintf("%d min %d s", s/60, s%60)
+	}
+	return fmt.Sprintf("%d s", s)
 }

@@ -74,11 +74,13 @@ type Server struct {
 	mu                sync.Mutex
 	policy            Policy
 	requests          map[string]*authRequest
-	signIns           map[string]*signIn // pending, by id
-	recent            []SignIn           // decided, newest last
-	registerRate      *loginLimiter      // per address
-	registerBlockRate *loginLimiter      // per address block
-	maxClients        int                // MaxClients; smaller in tests
+	finished          map[string]finishedRequest // by request id, for AuthRequestTTL
+	signIns           map[string]*signIn         // pending, by id
+	recent            []SignIn                   // decided, newest last; kept in bucketSignIns too
+	unsaved           []SignIn                   // decided, not yet written there (saveRecent)
+	registerRate      *loginLimiter              // per address
+	registerBlockRate *loginLimiter              // per address block
+	maxClients        int                        // MaxClients; smaller in tests
 
 	throttle *throttle // failed passwords; its own lock
 
@@ -112,6 +114,10 @@ func New(cfg Config) (*Server, error) {
 	if err := openBuckets(cfg.DB); err != nil {
 		return nil, fmt.Errorf("oauthserver: %w", err)
 	}
+	recent, err := loadRecent(cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("oauthserver: recent sign-ins: %w", err)
+	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	s := &Server{
@@ -126,7 +132,9 @@ func New(cfg Config) (*Server, error) {
 		argonSlots:        make(chan struct{}, MaxConcurrentPasswordChecks),
 		policy:            cfg.Policy.orDefault(),
 		requests:          map[string]*authRequest{},
+		finished:          map[string]finishedRequest{},
 		signIns:           map[string]*signIn{},
+		recent:            recent,
 		registerRate:      newLimiter(MaxRegistrationsPerMinute, time.Minute),
 		registerBlockRate: newLimiter(MaxBlockRegistrationsPerMinute, time.Minute),
 		maxClients:        MaxClients,
@@ -288,9 +296,9 @@ func (s *Server) sweepLoop() {
 // clients, and expired in-memory state. It runs every SweepInterval.
 func (s *Server) sweep() error {
 	now := s.now()
-	changed := s.expireInMemory(now)
-	if changed && s.onSignIn != nil {
-		s.onSignIn()
+	if s.expireInMemory(now) {
+		s.saveRecent()
+		s.notify()
 	}
 	return s.db.Update(func(tx *bbolt.Tx) error {
 		var codes, tokens, grants, clients [][]byte

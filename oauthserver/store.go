@@ -23,6 +23,7 @@ var (
 	bucketApprovals = []byte("oauth_approvals") // user "\x00" client id "\x00" resource -> approval time
 	bucketMeta      = []byte("oauth_meta")      // keyPreregistered -> client id
 	bucketThrottle  = []byte("oauth_throttle")  // user "\x00" address -> throttleRecord
+	bucketSignIns   = []byte("oauth_signins")   // big-endian time, id -> SignIn (decided, the last MaxRecentSignIns)
 )
 
 var keyPreregistered = []byte("preregistered_client")
@@ -104,7 +105,7 @@ type tokenRecord struct {
 
 func openBuckets(db *bbolt.DB) error {
 	return db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketUsers, bucketClients, bucketCodes, bucketTokens, bucketGrants, bucketApprovals, bucketMeta, bucketThrottle} {
+		for _, b := range [][]byte{bucketUsers, bucketClients, bucketCodes, bucketTokens, bucketGrants, bucketApprovals, bucketMeta, bucketThrottle, bucketSignIns} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
