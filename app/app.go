@@ -47,6 +47,8 @@ type Options struct {
 	Tunnel      string
 	PublicURL   string
 	NgrokDomain string
+	// TrustForwardedFor lets the custom tunnel's X-Forwarded-For name the visitor (forwarded.go).
+	TrustForwardedFor bool
 
 	// FilesRoot is the folder the built-in server shares. On first run empty
 	// means ~/MCP Share; on later runs a non-empty one replaces the stored

@@ -12,11 +12,15 @@ import (
 // per-address limits of the authorization server (failed passwords, client
 // registrations) apply per visitor rather than to the proxy as a whole.
 //
-// The header is trusted only when all of these hold: the tunnel is custom,
+// The header is trusted only when all of these hold: the user turned it on
+// (Options.TrustForwardedFor, --trust-forwarded-for), the tunnel is custom,
 // the request came from this machine (the proxy runs here or forwards to
 // here), and its Host is the public origin. Only the last X-Forwarded-For
 // entry is used: it is the one the proxy itself appended; earlier entries are
-// whatever the visitor sent.
+// whatever the visitor sent. It is off by default because a TCP tunnel (an
+// SSH -R forward, a plain port forward) passes a visitor's forged header
+// through untouched: every visitor could then pick an address, and the
+// per-address limits would limit no one.
 func (a *App) forwardedClient(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ip, ok := a.proxiedClient(r); ok {
@@ -30,7 +34,7 @@ func (a *App) forwardedClient(next http.Handler) http.Handler {
 
 func (a *App) proxiedClient(r *http.Request) (netip.Addr, bool) {
 	xff := r.Header.Values("X-Forwarded-For")
-	if len(xff) == 0 || a.Settings().Tunnel != TunnelCustom {
+	if len(xff) == 0 || !a.opts.TrustForwardedFor || a.Settings().Tunnel != TunnelCustom {
 		return netip.Addr{}, false
 	}
 	public := a.origins.Public()

@@ -7,7 +7,9 @@ import (
 )
 
 func TestForwardedClientTrustedOnlyFromLocalProxyForPublicHost(t *testing.T) {
-	a := openTest(t, func(o *Options) { o.Tunnel, o.PublicURL = TunnelCustom, "https://share.example.org" })
+	a := openTest(t, func(o *Options) {
+		o.Tunnel, o.PublicURL, o.TrustForwardedFor = TunnelCustom, "https://share.example.org", true
+	})
 	a.origins.SetPublic("https://share.example.org")
 	var seen string
 	h := a.forwardedClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.RemoteAddr }))
@@ -36,15 +38,21 @@ func TestForwardedClientTrustedOnlyFromLocalProxyForPublicHost(t *testing.T) {
 		}
 	}
 
-	// With ngrok (or no tunnel) the header is never trusted.
-	b := openTest(t, nil)
-	b.origins.SetPublic("https://share.example.org")
-	h = b.forwardedClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.RemoteAddr }))
-	r := httptest.NewRequest("GET", "/", nil)
-	r.Host, r.RemoteAddr = "share.example.org", "127.0.0.1:5000"
-	r.Header.Set("X-Forwarded-For", "203.0.113.9")
-	h.ServeHTTP(httptest.NewRecorder(), r)
-	if seen != "127.0.0.1:5000" {
-		t.Errorf("X-Forwarded-For trusted without the custom tunnel: %q", seen)
+	// With ngrok (or no tunnel) the header is never trusted, nor with the custom tunnel
+	// unless the user turned it on: a TCP tunnel passes a forged header through.
+	for name, mod := range map[string]func(*Options){
+		"no tunnel, trust on":  func(o *Options) { o.TrustForwardedFor = true },
+		"custom, trust not on": func(o *Options) { o.Tunnel, o.PublicURL = TunnelCustom, "https://share.example.org" },
+	} {
+		b := openTest(t, mod)
+		b.origins.SetPublic("https://share.example.org")
+		h = b.forwardedClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.RemoteAddr }))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host, r.RemoteAddr = "share.example.org", "127.0.0.1:5000"
+		r.Header.Set("X-Forwarded-For", "203.0.113.9")
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if seen != "127.0.0.1:5000" {
+			t.Errorf("%s: X-Forwarded-For trusted: %q", name, seen)
+		}
 	}
 }

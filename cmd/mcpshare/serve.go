@@ -25,6 +25,7 @@ import (
 type shareFlags struct {
 	common
 	addr, approval, tunnel, publicURL, ngrokDomain, readyFile, folder string
+	trustForwardedFor                                                 bool
 }
 
 func (c *cli) shareFlagSet(name string, sf *shareFlags) *flag.FlagSet {
@@ -36,13 +37,14 @@ func (c *cli) shareFlagSet(name string, sf *shareFlags) *flag.FlagSet {
 	fs.StringVar(&sf.ngrokDomain, "ngrok-domain", "", "reserved ngrok domain, e.g. my-name.ngrok.app (keeps the URL stable)")
 	fs.StringVar(&sf.readyFile, "ready-file", "", "write the URLs and client credentials as JSON to this file once listening")
 	fs.StringVar(&sf.folder, "folder", "", "folder the built-in server \"files\" shares from now on (default on first run: ~/MCP Share)")
+	fs.BoolVar(&sf.trustForwardedFor, "trust-forwarded-for", false, "with --tunnel custom: take the visitor's address from the X-Forwarded-For your proxy appends (only if it is an HTTP proxy that sets it; a TCP tunnel passes forged ones through)")
 	return fs
 }
 
 func (sf *shareFlags) options() app.Options {
 	return app.Options{
 		Addr: sf.addr, Approval: sf.approval, Tunnel: sf.tunnel, PublicURL: sf.publicURL,
-		NgrokDomain: sf.ngrokDomain, FilesRoot: sf.folder,
+		NgrokDomain: sf.ngrokDomain, FilesRoot: sf.folder, TrustForwardedFor: sf.trustForwardedFor,
 	}
 }
 
