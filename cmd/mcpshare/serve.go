@@ -225,12 +225,23 @@ func writeReady(path string, a *app.App, info app.ConnectInfo) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	// A fresh temporary name, created with O_EXCL and mode 0600: whatever already lies next
+	// to the ready file (a stale temporary file, or a symlink someone planted) can decide
+	// neither the mode of the secret-bearing file nor where it is written.
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
 		return fmt.Errorf("write ready file: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write ready file: %w", err)
+	_, werr := f.Write(append(b, '\n'))
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write ready file: %w", werr)
 	}
 	return nil
 }
@@ -274,8 +285,14 @@ func (c *cli) approveOnTerminal(ctx context.Context, a *app.App) {
 					break drain
 				}
 			}
-			fmt.Fprintf(c.stdout, "\nSign-in request: user %q through %s (%s) to %q from %s at %s.\nApprove? [y/N] ",
+			// Every field comes from oauthserver in its safe form (no control or bidi
+			// characters, xn-- hosts, "(unverified)" names); %q quotes the user name typed.
+			fmt.Fprintf(c.stdout, "\nSign-in request: user %q through %s (returns to %s) to %s from %s at %s.\n",
 				si.User, si.ClientName, si.RedirectHost, si.Resource, si.RemoteAddr, si.Time.Format(time.TimeOnly))
+			for _, w := range si.Warnings {
+				fmt.Fprintf(c.stdout, "  Warning: %s\n", w)
+			}
+			fmt.Fprint(c.stdout, "Approve? [y/N] ")
 			var line string
 			var ok bool
 			select {
