@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpshare/mcpshare/app"
+	"github.com/mcpshare/mcpshare/oauthserver"
 )
 
 // parseArgs parses flags that may stand before, between or after positional
@@ -50,7 +51,7 @@ func (c *cli) usageErr(format string, args ...any) int {
 
 func (c *cli) user(args []string) int {
 	if len(args) == 0 {
-		return c.usageErr("user: say add, list, remove or passwd")
+		return c.usageErr("user: say add, list, remove, passwd or unblock")
 	}
 	var co common
 	var pwStdin bool
@@ -60,10 +61,10 @@ func (c *cli) user(args []string) int {
 	if !ok {
 		return code
 	}
-	want := map[string]int{"add": 1, "list": 0, "remove": 1, "passwd": 1}
+	want := map[string]int{"add": 1, "list": 0, "remove": 1, "passwd": 1, "unblock": 1}
 	n, known := want[args[0]]
 	if !known {
-		return c.usageErr("user: unknown subcommand %q (add, list, remove, passwd)", args[0])
+		return c.usageErr("user: unknown subcommand %q (add, list, remove, passwd, unblock)", args[0])
 	}
 	if len(pos) != n {
 		return c.usageErr("user %s takes %d argument(s)", args[0], n)
@@ -86,6 +87,8 @@ func (c *cli) user(args []string) int {
 			fmt.Fprintf(tw, "%s\t%s\n", u.Name, u.Created.Format(time.DateTime))
 		}
 		tw.Flush()
+	case "unblock":
+		return c.unblock(auth, pos[0])
 	case "remove":
 		if err := auth.RemoveUser(pos[0]); err != nil {
 			return c.fail(err)
@@ -115,6 +118,43 @@ func (c *cli) user(args []string) int {
 			fmt.Fprintf(c.stdout, "Password: %s\n(shown only this once)\n", pw)
 		}
 	}
+	return exitOK
+}
+
+// unblock shows a user's failed sign-ins and clears them, so that the next sign-in from any
+// address is checked at once.
+func (c *cli) unblock(auth *oauthserver.Server, user string) int {
+	all, err := auth.FailedSignIns()
+	if err != nil {
+		return c.fail(err)
+	}
+	if err := auth.Unblock(user, ""); err != nil {
+		return c.fail(err)
+	}
+	var mine []oauthserver.FailedSignIn
+	for _, f := range all {
+		if f.User == user {
+			mine = append(mine, f)
+		}
+	}
+	if len(mine) == 0 {
+		fmt.Fprintf(c.stdout, "No failed sign-ins of %q to clear.\n", user)
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FROM\tFAILED\tLAST\tBLOCKED UNTIL")
+	for _, f := range mine {
+		from, until := f.Address, "-"
+		if from == "" {
+			from = "(addresses where they never signed in)"
+		}
+		if !f.BlockedUntil.IsZero() {
+			until = f.BlockedUntil.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", from, f.Failures, f.Last.Local().Format(time.DateTime), until)
+	}
+	tw.Flush()
+	fmt.Fprintf(c.stdout, "Cleared: %q can sign in again from every address.\n", user)
 	return exitOK
 }
 
