@@ -281,13 +281,25 @@ func TestCIMDConnectionPinnedToCheckedAddress(t *testing.T) {
 	if d := w.dials(); len(d) != 1 || d[0] != "93.184.216.77:443" {
 		t.Fatalf("dialed %v, want only the checked 93.184.216.77:443", d)
 	}
+	// The system resolver may answer IPv4 in its IPv4-mapped form: that is the IPv4 address.
+	const mapped = "https://keys.example/mapped.json"
+	w.resolve("keys.example", netip.MustParseAddr("::ffff:93.184.216.78"))
+	w.serveJSON(hostPath(mapped), "", docJSON(t, map[string]any{"client_id": mapped, "redirect_uris": []string{"https://app.example/cb"}}))
+	qm := authParams(mapped, oauth2.GenerateVerifier())
+	qm.Set("redirect_uri", "https://app.example/cb")
+	if resp, body, _, _ := e.loginPage(t, qm); resp.StatusCode != 200 {
+		t.Fatalf("an IPv4-mapped public answer: %d %.400s", resp.StatusCode, body)
+	}
+	if d := w.dials(); len(d) != 2 || d[1] != "93.184.216.78:443" {
+		t.Fatalf("dialed %v, want 93.184.216.78:443", d)
+	}
 	// The cached copy expires; the next answer is loopback: no connection, and the stale copy
 	// stands in (nothing was sent to the private address).
 	e.clock.Add(MinDocumentTTL + time.Second)
 	if resp, body, _, _ := e.loginPage(t, q); resp.StatusCode != 200 {
 		t.Fatalf("after rebinding (stale copy): %d %.400s", resp.StatusCode, body)
 	}
-	if d := w.dials(); len(d) != 1 {
+	if d := w.dials(); len(d) != 2 {
 		t.Fatalf("dialed %v after the answer became loopback", d)
 	}
 	// A client never seen before on the rebound name is refused.

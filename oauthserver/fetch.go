@@ -92,6 +92,11 @@ func (f *fetcher) dialChecked(ctx context.Context, network, address string) (net
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("%w: %s has no address", ErrFetch, host)
 	}
+	for i, ip := range addrs {
+		// Go's resolver gives IPv4 addresses in their IPv4-mapped form at times
+		// (golang/go#53554): judge, and connect to, the IPv4 address itself.
+		addrs[i] = ip.Unmap()
+	}
 	for _, ip := range addrs {
 		if !publicAddr(ip) {
 			return nil, fmt.Errorf("%w: %s resolves to %s, which is not a public address", ErrFetch, host, ip)

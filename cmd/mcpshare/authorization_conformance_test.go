@@ -22,20 +22,18 @@ var conformanceChecks = []string{"authorization-server-metadata", "authorization
 // runAuthorizationConformance runs `conformance authorization` for clientID against issuer,
 // completes the browser part with signIn (which returns where the login page redirected),
 // delivers the code to the suite's callback server with deliver, and returns each check's
-// status. wrap, when not nil, adjusts the command (to run it in a network namespace).
+// status. prefix, when not empty, is the command the suite runs under (ip netns exec NAME).
 func runAuthorizationConformance(t *testing.T, issuer, clientID, resource string, port int,
-	wrap func(*exec.Cmd) *exec.Cmd, signIn func(authURL string) string, deliver func(callback string)) map[string]string {
+	prefix []string, signIn func(authURL string) string, deliver func(callback string)) map[string]string {
 	t.Helper()
 	dir := requireE2E(t)
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, nodeBinary(dir), filepath.Join(dir, "node_modules/@modelcontextprotocol/conformance/dist/index.js"),
+	argv := append(prefix, nodeBinary(dir), filepath.Join(dir, "node_modules/@modelcontextprotocol/conformance/dist/index.js"),
 		"authorization", "--url", issuer, "--client-id", clientID, "--resource", resource, "-p", fmt.Sprint(port), "-o", out)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
-	if wrap != nil {
-		cmd = wrap(cmd)
-	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
