@@ -15,7 +15,8 @@
 //   - metadata.go: RFC 8414 authorization server metadata and RFC 9728 protected resource
 //     metadata; the single scope "mcp".
 //   - register.go: dynamic client registration (RFC 7591), bounded in body size, rate per
-//     address, total count; unused clients expire.
+//     address and network, total count; clients that never obtained a token expire within
+//     the hour and make room first.
 //   - clients.go: clients, redirect URI rules, client authentication, the pre-registered client.
 //   - cimd.go: clients known by a client ID metadata document (an https client_id): the URL
 //     rules, the document rules, and their listing once they obtain tokens.
@@ -57,5 +58,9 @@
 //     successor replaced by such a retry is kept as rotated out: presenting it revokes too.
 //   - The login page's id and CSRF token are in every copy of that page; only the browser that
 //     typed the right password gets the wait key that continues the sign-in after approval.
-//   - Pending authorization requests and sign-ins live in memory: a restart ends them.
+//   - Every scope asked for is granted as "mcp", the only one; the others are ignored.
+//   - A remembered approval (PolicyOnce) is for one user, client and resource.
+//   - Pending authorization requests and sign-ins live in memory: a restart ends them. Decided
+//     sign-ins (the last MaxRecentSignIns) and failed-password records of existing users are
+//     kept in bbolt.
 package oauthserver
