@@ -560,3 +560,45 @@ func TestCIMDGoSDKClient(t *testing.T) {
 		t.Fatalf("clients: %+v", list)
 	}
 }
+
+// FuzzClientDocument feeds arbitrary documents to the document rules: no panic, and whatever
+// is accepted is a client of this URL with a method that needs no shared secret.
+func FuzzClientDocument(f *testing.F) {
+	const id = "https://app.example/c.json"
+	f.Add([]byte(`{"client_id":"https://app.example/c.json","redirect_uris":["https://app.example/cb"]}`))
+	f.Add([]byte(`{"client_id":"https://app.example/c.json","redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[]}}`))
+	f.Add([]byte(`{"client_id":"https://app.example/c.json","redirect_uris":["x"],"client_secret":null}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := parseClientDocument(id, body)
+		if err != nil {
+			if c != nil {
+				t.Fatal("a client and an error")
+			}
+			return
+		}
+		if c.ID != id || !c.Document || (c.AuthMethod != AuthNone && c.AuthMethod != AuthPrivateKeyJWT) || len(c.RedirectURIs) == 0 {
+			t.Fatalf("accepted %+v", c)
+		}
+		if c.AuthMethod == AuthPrivateKeyJWT && c.JWKSURI == "" && len(c.JWKS) == 0 {
+			t.Fatal("private_key_jwt without keys")
+		}
+	})
+}
+
+// FuzzClientIDURL: whatever passes the client ID URL rules is https with a host and a path,
+// without user info, query or fragment.
+func FuzzClientIDURL(f *testing.F) {
+	for _, s := range []string{"https://chatgpt.com/oauth/x/client.json", "https://a/..", "https://u@h/p", "https://h/p?q", "https://h:99999/p", "https://[::1]/p"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := checkClientIDURL(raw)
+		if err != nil {
+			return
+		}
+		if u.Scheme != "https" || u.Host == "" || u.Path == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?#") {
+			t.Fatalf("accepted %q", raw)
+		}
+	})
+}
