@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -81,15 +80,6 @@ func BenchmarkTokenEndpointPrivateKeyJWT(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		form := assertionForm(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, assertions[i]).Encode()
-		req, _ := http.NewRequest("POST", e.origin+"/token", strings.NewReader(form))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Host = strings.TrimPrefix(e.origin, "http://")
-		rec := newRecorder()
-		mux.ServeHTTP(rec, req)
-		if rec.status != 200 {
-			b.Fatalf("status %d: %s", rec.status, rec.body.String())
-		}
-		rt = rec.json()["refresh_token"].(string)
+		rt = serveToken(b, mux, e.origin, assertionForm(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, assertions[i]))
 	}
 }

@@ -87,6 +87,16 @@ func docAuthorize(t *testing.T, e *env, clientID, redirect, verifier string, mod
 	return loc.Query().Get("code"), page
 }
 
+// appLoginPage GETs the login page for the document client id that returns to
+// https://app.example/cb, as most documents of these tests do.
+func appLoginPage(t *testing.T, e *env, id string) (*http.Response, string) {
+	t.Helper()
+	q := authParams(id, oauth2.GenerateVerifier())
+	q.Set("redirect_uri", "https://app.example/cb")
+	resp, body, _, _ := e.loginPage(t, q)
+	return resp, body
+}
+
 // assertionForm is a token request authenticated by a client assertion.
 func assertionForm(f url.Values, assertion string) url.Values {
 	f.Set("client_assertion_type", JWTBearerAssertion)
@@ -246,9 +256,7 @@ func TestCIMDRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.clientID[:min(len(tt.clientID), 60)], func(t *testing.T) {
-			q := authParams(tt.clientID, oauth2.GenerateVerifier())
-			q.Set("redirect_uri", "https://app.example/cb")
-			resp, body, _, _ := e.loginPage(t, q)
+			resp, body := appLoginPage(t, e, tt.clientID)
 			if resp.StatusCode != 400 || resp.Header.Get("Location") != "" || !strings.Contains(body, "could not be recognized") || !strings.Contains(body, tt.says) {
 				t.Fatalf("status %d location %q, want a page saying %q: %.700s", resp.StatusCode, resp.Header.Get("Location"), tt.says, body)
 			}
@@ -273,9 +281,7 @@ func TestCIMDConnectionPinnedToCheckedAddress(t *testing.T) {
 	pub, private := netip.MustParseAddr("93.184.216.77"), netip.MustParseAddr("127.0.0.1")
 	w.rebind("app.example", []netip.Addr{pub}, []netip.Addr{private})
 	w.serveJSON(hostPath(id), "max-age=60", docJSON(t, map[string]any{"client_id": id, "client_name": "App", "redirect_uris": []string{"https://app.example/cb"}}))
-	q := authParams(id, oauth2.GenerateVerifier())
-	q.Set("redirect_uri", "https://app.example/cb")
-	if resp, body, _, _ := e.loginPage(t, q); resp.StatusCode != 200 {
+	if resp, body := appLoginPage(t, e, id); resp.StatusCode != 200 {
 		t.Fatalf("first fetch: %d %.400s", resp.StatusCode, body)
 	}
 	if d := w.dials(); len(d) != 1 || d[0] != "93.184.216.77:443" {
@@ -285,9 +291,7 @@ func TestCIMDConnectionPinnedToCheckedAddress(t *testing.T) {
 	const mapped = "https://keys.example/mapped.json"
 	w.resolve("keys.example", netip.MustParseAddr("::ffff:93.184.216.78"))
 	w.serveJSON(hostPath(mapped), "", docJSON(t, map[string]any{"client_id": mapped, "redirect_uris": []string{"https://app.example/cb"}}))
-	qm := authParams(mapped, oauth2.GenerateVerifier())
-	qm.Set("redirect_uri", "https://app.example/cb")
-	if resp, body, _, _ := e.loginPage(t, qm); resp.StatusCode != 200 {
+	if resp, body := appLoginPage(t, e, mapped); resp.StatusCode != 200 {
 		t.Fatalf("an IPv4-mapped public answer: %d %.400s", resp.StatusCode, body)
 	}
 	if d := w.dials(); len(d) != 2 || d[1] != "93.184.216.78:443" {
@@ -296,15 +300,14 @@ func TestCIMDConnectionPinnedToCheckedAddress(t *testing.T) {
 	// The cached copy expires; the next answer is loopback: no connection, and the stale copy
 	// stands in (nothing was sent to the private address).
 	e.clock.Add(MinDocumentTTL + time.Second)
-	if resp, body, _, _ := e.loginPage(t, q); resp.StatusCode != 200 {
+	if resp, body := appLoginPage(t, e, id); resp.StatusCode != 200 {
 		t.Fatalf("after rebinding (stale copy): %d %.400s", resp.StatusCode, body)
 	}
 	if d := w.dials(); len(d) != 2 {
 		t.Fatalf("dialed %v after the answer became loopback", d)
 	}
 	// A client never seen before on the rebound name is refused.
-	q.Set("client_id", "https://app.example/other.json")
-	if resp, body, _, _ := e.loginPage(t, q); resp.StatusCode != 400 || !strings.Contains(body, "not a public address") {
+	if resp, body := appLoginPage(t, e, "https://app.example/other.json"); resp.StatusCode != 400 || !strings.Contains(body, "not a public address") {
 		t.Fatalf("new client on a rebound name: %d %.400s", resp.StatusCode, body)
 	}
 }
@@ -317,9 +320,7 @@ func TestCIMDCaching(t *testing.T) {
 	doc := docJSON(t, map[string]any{"client_id": id, "client_name": "App", "redirect_uris": []string{"https://app.example/cb"}})
 	w.serveJSON(hostPath(id), "max-age=600", doc)
 	page := func() int {
-		q := authParams(id, oauth2.GenerateVerifier())
-		q.Set("redirect_uri", "https://app.example/cb")
-		resp, _, _, _ := e.loginPage(t, q)
+		resp, _ := appLoginPage(t, e, id)
 		return resp.StatusCode
 	}
 	for i := 0; i < 3; i++ {
@@ -355,9 +356,7 @@ func TestCIMDCaching(t *testing.T) {
 	const id2 = "https://app.example/nostore.json"
 	w.serveJSON(hostPath(id2), "no-store", docJSON(t, map[string]any{"client_id": id2, "redirect_uris": []string{"https://app.example/cb"}}))
 	for i := 0; i < 3; i++ {
-		q := authParams(id2, oauth2.GenerateVerifier())
-		q.Set("redirect_uri", "https://app.example/cb")
-		e.loginPage(t, q)
+		appLoginPage(t, e, id2)
 	}
 	if n := w.hitCount(hostPath(id2)); n != 1 {
 		t.Fatalf("no-store document fetched %d times within %s", n, MinDocumentTTL)
@@ -365,9 +364,7 @@ func TestCIMDCaching(t *testing.T) {
 	// Without a copy, a failure is a page that says to try again.
 	const id3 = "https://app.example/down.json"
 	w.serve(hostPath(id3), func(rw http.ResponseWriter, _ *http.Request) { http.Error(rw, "down", 503) })
-	q := authParams(id3, oauth2.GenerateVerifier())
-	q.Set("redirect_uri", "https://app.example/cb")
-	if resp, body, _, _ := e.loginPage(t, q); resp.StatusCode != 400 || !strings.Contains(body, "Try again in a minute") {
+	if resp, body := appLoginPage(t, e, id3); resp.StatusCode != 400 || !strings.Contains(body, "Try again in a minute") {
 		t.Fatalf("document down: %d %.400s", resp.StatusCode, body)
 	}
 }

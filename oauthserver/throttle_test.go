@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
 	"golang.org/x/oauth2"
 )
 
@@ -206,22 +205,8 @@ func TestThrottleListAndUnblock(t *testing.T) {
 	e.try(t, "nobody", "guess", "203.0.113.9")
 	last := e.clock.Now()
 
-	// A restart: a new server on the same database file.
-	path := e.db.Path()
-	e.s.Close()
-	e.db.Close()
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := New(Config{DB: db, Origins: e.s.origins, Now: e.clock.Now, Resources: func() []string { return []string{"files"} }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	e.s, e.db = s, db
-
+	e.restart(t) // a new server on the same database file
+	s := e.s
 	list, err := s.FailedSignIns()
 	if err != nil {
 		t.Fatal(err)

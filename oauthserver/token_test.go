@@ -339,17 +339,22 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {c.ClientID}}.Encode()
-		req, _ := http.NewRequest("POST", e.origin+"/token", strings.NewReader(form))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Host = strings.TrimPrefix(e.origin, "http://")
-		w := newRecorder()
-		mux.ServeHTTP(w, req)
-		if w.status != 200 {
-			b.Fatalf("status %d: %s", w.status, w.body.String())
-		}
-		rt = w.json()["refresh_token"].(string)
+		rt = serveToken(b, mux, e.origin, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {c.ClientID}})
 	}
+}
+
+// serveToken serves one successful /token request on origin through mux, without a network
+// (for benchmarks), and returns the new refresh token.
+func serveToken(b *testing.B, mux http.Handler, origin string, form url.Values) string {
+	req, _ := http.NewRequest("POST", origin+"/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Host = strings.TrimPrefix(origin, "http://")
+	w := newRecorder()
+	mux.ServeHTTP(w, req)
+	if w.status != 200 {
+		b.Fatalf("status %d: %s", w.status, w.body.String())
+	}
+	return w.json()["refresh_token"].(string)
 }
 
 // Scopes as real clients send them: ChatGPT with a metadata document asks for

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -97,18 +98,8 @@ func TestAuthorizationConformance(t *testing.T) {
 	requireE2E(t)
 	inst := startServe(t, "")
 	port := freePort(t)
-	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", port)
-	resp, err := http.Post(inst.ready.Issuer+"/register", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"redirect_uris":[%q],"token_endpoint_auth_method":"none","client_name":"MCP conformance suite"}`, callback)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reg struct {
-		ClientID string `json:"client_id"`
-	}
-	json.NewDecoder(resp.Body).Decode(&reg)
-	resp.Body.Close()
-	got := runAuthorizationConformance(t, inst.ready.Issuer, reg.ClientID, inst.ready.Issuer+"/mcp", port, nil,
+	clientID := registerPublicClient(t, inst.ready.Issuer, fmt.Sprintf("http://127.0.0.1:%d/callback", port), "MCP conformance suite")
+	got := runAuthorizationConformance(t, inst.ready.Issuer, clientID, inst.ready.Issuer+"/mcp", port, nil,
 		func(authURL string) string { return signIn(t, authURL, inst.user, inst.password).String() },
 		func(cb string) {
 			resp, err := http.Get(cb)
@@ -119,4 +110,23 @@ func TestAuthorizationConformance(t *testing.T) {
 			resp.Body.Close()
 		})
 	t.Logf("conformance authorization: %v", got)
+}
+
+// registerPublicClient registers a client with auth "none" and one redirect URI (DCR) and
+// returns its ID.
+func registerPublicClient(t *testing.T, issuer, redirect, name string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"redirect_uris": []string{redirect}, "token_endpoint_auth_method": "none", "client_name": name})
+	resp, err := http.Post(issuer+"/register", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&reg); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d %v", resp.StatusCode, err)
+	}
+	return reg.ClientID
 }

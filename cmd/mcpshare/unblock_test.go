@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -24,17 +23,8 @@ func TestUserUnblockClearsFailedSignIns(t *testing.T) {
 		t.Fatal("no first user printed")
 	}
 	origin := inst.ready.Issuer
-	resp, err := http.Post(origin+"/register", "application/json",
-		strings.NewReader(`{"redirect_uris":["http://127.0.0.1:9/cb"],"token_endpoint_auth_method":"none","client_name":"unblock test"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reg struct {
-		ClientID string `json:"client_id"`
-	}
-	json.NewDecoder(resp.Body).Decode(&reg)
-	resp.Body.Close()
-	authURL := origin + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {reg.ClientID},
+	clientID := registerPublicClient(t, origin, "http://127.0.0.1:9/cb", "unblock test")
+	authURL := origin + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {clientID},
 		"redirect_uri": {"http://127.0.0.1:9/cb"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())},
 		"code_challenge_method": {"S256"}, "state": {"s"}}.Encode()
 	attempt := func() int {
