@@ -3,6 +3,7 @@ package oauthserver
 import (
 	"encoding/binary"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -51,9 +52,22 @@ type SignIn struct {
 	RedirectHost string   // where the browser returns to, host[:port]
 	User         string
 	Resource     string // the resource URL
+	Server       string // the shared server's name; AllServers ("") for <origin>/mcp
 	RemoteAddr   string
 	Time         time.Time // when the password was accepted
 	Decision     string    // DecisionPending, DecisionApproved, DecisionDenied or DecisionExpired
+}
+
+// ServerLabel says what the sign-in is for, for people: the shared server's name, or "all
+// shared servers" for <origin>/mcp.
+func (si SignIn) ServerLabel() string {
+	switch {
+	case si.Server != AllServers:
+		return si.Server
+	case si.Resource != "" && !strings.HasSuffix(si.Resource, "/mcp"):
+		return path.Base(si.Resource) // a sign-in recorded before Server was
+	}
+	return "all shared servers"
 }
 
 type signIn struct {
@@ -119,7 +133,7 @@ func (s *Server) startSignIn(req *authRequest, user, remote string) (key string,
 	now := s.now()
 	si := &signIn{requestID: req.ID, SignIn: SignIn{
 		ID: newID(), ClientID: safeText(req.ClientID, 300), ClientName: req.ClientName, Warnings: req.Warnings,
-		RedirectHost: req.redirectHost(), User: safeText(user, 64), Resource: req.Resource, RemoteAddr: remote, Time: now, Decision: DecisionPending,
+		RedirectHost: req.redirectHost(), User: safeText(user, 64), Resource: req.Resource, Server: req.ResourceName, RemoteAddr: remote, Time: now, Decision: DecisionPending,
 	}}
 	s.mu.Lock()
 	if req.User != "" {

@@ -64,7 +64,7 @@ func TestNoResourceMeansAllServers(t *testing.T) {
 	e := newEnv(t, PolicyAsk, "alpha", "files", "notes")
 	c := e.registerClient(t, AuthNone)
 	access, _ := e.tokens(t, c.ClientID) // approved through the queue
-	if got := e.s.RecentSignIns(); len(got) != 1 || got[0].Resource != e.origin+"/mcp" {
+	if got := e.s.RecentSignIns(); len(got) != 1 || got[0].Resource != e.origin+"/mcp" || got[0].ServerLabel() != "all shared servers" {
 		t.Fatalf("the sign-in shows %+v, want resource %s/mcp", got, e.origin)
 	}
 	for _, name := range []string{AllServers, "alpha", "files", "notes"} {

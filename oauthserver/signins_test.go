@@ -165,3 +165,18 @@ func TestWaitPageSaysTimeLeft(t *testing.T) {
 		t.Fatalf("status %v", st)
 	}
 }
+
+func TestSignInServerLabel(t *testing.T) {
+	for _, tt := range []struct {
+		si   SignIn
+		want string
+	}{
+		{SignIn{Server: "files", Resource: "https://x.example/mcp/files"}, "files"},
+		{SignIn{Server: AllServers, Resource: "https://x.example/mcp"}, "all shared servers"},
+		{SignIn{Resource: "https://x.example/mcp/notes"}, "notes"}, // recorded before Server
+	} {
+		if got := tt.si.ServerLabel(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.si, got, tt.want)
+		}
+	}
+}
