@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -416,10 +417,13 @@ func TestTrayApprovesAndDeniesWithARealTrayHost(t *testing.T) {
 				left = append(left, e.label)
 			}
 		}
-		if len(left) == 1 {
+		// The menu is rebuilt whole: wait for the short label itself (…· HH:MM), not for a
+		// moment where alice's items are gone but bob's still carry the seconds or a #n.
+		if len(left) == 1 && regexp.MustCompile(` · \d\d:\d\d$`).MatchString(left[0]) {
 			bobDeny = left[0]
+			return true
 		}
-		return len(left) == 1
+		return false
 	})
 	tray.clickUntil(bobDeny, func() bool { return bob.status() != "pending" })
 	if got := bob.decided(d); got.Get("error") != "access_denied" || got.Get("code") != "" {
