@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/mcpshare/mcpshare/app/gateway"
@@ -200,7 +199,7 @@ func (a *App) listen(addr string) (net.Listener, error) {
 	if err == nil {
 		return ln, nil
 	}
-	if !errors.Is(err, syscall.EADDRINUSE) {
+	if !addrInUse(err) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	if addr != DefaultAddr {
