@@ -51,10 +51,15 @@ func (t *signInsTab) show(pending, recent []oauthserver.SignIn) {
 		deny := widget.NewButtonWithIcon("Deny", theme.CancelIcon(), func() { t.u.decide(id, false) })
 		t.approve[id], t.deny[id] = approve, deny
 		details := widget.NewLabel(fmt.Sprintf("User %s wants to use %s through %s (sends you back to %s).\nFrom %s at %s.",
-			si.User, serverName(si.Resource), si.ClientName, si.RedirectHost, si.RemoteAddr, si.Time.Local().Format("15:04:05")))
+			si.User, si.ServerLabel(), si.ClientName, si.RedirectHost, si.RemoteAddr, si.Time.Local().Format("15:04:05")))
 		details.Wrapping = fyne.TextWrapWord
+		body := []fyne.CanvasObject{details}
+		for _, w := range si.Warnings {
+			// An unverified name or a look-alike host: said before the owner decides.
+			body = append(body, errorLabel("Careful: "+w))
+		}
 		objs = append(objs, widget.NewCard("Approve "+labels[si.ID]+"?", "", container.NewBorder(nil, nil, nil,
-			container.NewHBox(approve, deny), details)))
+			container.NewHBox(approve, deny), container.NewVBox(body...))))
 	}
 	if len(objs) == 0 {
 		objs = append(objs, widget.NewLabel("No sign-in is waiting."))
@@ -68,7 +73,7 @@ func (t *signInsTab) show(pending, recent []oauthserver.SignIn) {
 			break
 		}
 		objs = append(objs, widget.NewLabel(fmt.Sprintf("%s  %s  %s via %s to %s from %s",
-			si.Time.Local().Format("2006-01-02 15:04"), si.Decision, si.User, si.ClientName, serverName(si.Resource), si.RemoteAddr)))
+			si.Time.Local().Format("2006-01-02 15:04"), si.Decision, si.User, si.ClientName, si.ServerLabel(), si.RemoteAddr)))
 	}
 	if len(objs) == 0 {
 		objs = append(objs, widget.NewLabel("None yet."))

@@ -143,10 +143,13 @@ func (b *browser) do(req *http.Request) (*http.Response, string) {
 // register registers a public client named "Notes app" through dynamic client registration.
 // (A registered client that calls itself ChatGPT and returns to loopback is shown as
 // unverified: oauthserver's display rules.)
-func (b *browser) register() {
+func (b *browser) register() { b.registerNamed("Notes app") }
+
+// registerNamed registers a public client of that name.
+func (b *browser) registerNamed(name string) {
 	b.t.Helper()
 	req, _ := http.NewRequest("POST", b.origin+"/register", strings.NewReader(
-		`{"client_name":"Notes app","redirect_uris":["`+b.redirect+`"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"]}`))
+		`{"client_name":"`+name+`","redirect_uris":["`+b.redirect+`"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"]}`))
 	req.Header.Set("Content-Type", "application/json")
 	resp, body := b.do(req)
 	if resp.StatusCode != http.StatusCreated {
@@ -169,6 +172,21 @@ var (
 // signIn opens the authorization URL, fills the login form with user and
 // password and returns once the server says to wait for approval.
 func (b *browser) signIn(user, password string) {
+	b.t.Helper()
+	resp, page := b.submitLogin(user, password)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "/authorize/wait") {
+		b.t.Fatalf("POST /authorize: want 303 to the waiting page, got %d %q %s", resp.StatusCode, loc, page)
+	}
+	b.waitURL = b.origin + loc
+	if got := b.status(); got != "pending" {
+		b.t.Fatalf("status before a decision: %q, want pending", got)
+	}
+}
+
+// submitLogin opens the authorization URL and submits its login form with
+// user and password, returning the answer to the form.
+func (b *browser) submitLogin(user, password string) (*http.Response, string) {
 	b.t.Helper()
 	verifier := rand.Text() + rand.Text()
 	sum := sha256.Sum256([]byte(verifier))
@@ -196,15 +214,7 @@ func (b *browser) signIn(user, password string) {
 	form.Set("password", password)
 	req, _ = http.NewRequest("POST", b.origin+"/authorize", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, page = b.do(req)
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "/authorize/wait") {
-		b.t.Fatalf("POST /authorize: want 303 to the waiting page, got %d %q %s", resp.StatusCode, loc, page)
-	}
-	b.waitURL = b.origin + loc
-	if got := b.status(); got != "pending" {
-		b.t.Fatalf("status before a decision: %q, want pending", got)
-	}
+	return b.do(req)
 }
 
 // status is what the waiting page's poll sees.

@@ -22,10 +22,14 @@ type usersTab struct {
 	content fyne.CanvasObject
 	first   *fyne.Container // the first-run password card, until dismissed
 	list    *fyne.Container
+	failed  *fyne.Container // wrong passwords by user and address, with Unblock
+	// unblock holds the Unblock button of each failed-sign-in row by
+	// "user address" (for tests).
+	unblock map[string]*widget.Button
 }
 
 func newUsersTab(u *UI) *usersTab {
-	t := &usersTab{u: u, list: container.NewVBox(), first: container.NewVBox()}
+	t := &usersTab{u: u, list: container.NewVBox(), first: container.NewVBox(), failed: container.NewVBox()}
 	if name, pw := u.core.FirstRunCredentials(); pw != "" {
 		msg := widget.NewLabel(fmt.Sprintf("MCP Share created the user %q with this password. Copy it to your password manager, or set another below; until then it is shown here.", name))
 		msg.Wrapping = fyne.TextWrapWord
@@ -45,8 +49,11 @@ func newUsersTab(u *UI) *usersTab {
 	add := widget.NewButtonWithIcon("Add user", theme.ContentAddIcon(), t.add)
 	help := widget.NewLabel("People who may sign in on the MCP Share sign-in page when ChatGPT or Claude connects.")
 	help.Wrapping = fyne.TextWrapWord
+	failedHelp := widget.NewLabel("Wrong passwords, by user and address. An address that keeps guessing has to wait longer and longer; it never locks out the owner elsewhere. Unblock lets the next attempt through at once.")
+	failedHelp.Wrapping = fyne.TextWrapWord
 	t.content = container.NewBorder(container.NewVBox(t.first, container.NewBorder(nil, nil, nil, add, help)), nil, nil, nil,
-		container.NewVScroll(t.list))
+		container.NewVScroll(container.NewVBox(t.list, widget.NewSeparator(),
+			widget.NewLabelWithStyle("Failed sign-ins", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), failedHelp, t.failed)))
 	return t
 }
 
@@ -70,6 +77,44 @@ func (t *usersTab) refresh() {
 	}
 	t.list.Objects = objs
 	t.list.Refresh()
+	t.refreshFailed()
+}
+
+// refreshFailed lists the recent wrong passwords with an Unblock button each.
+func (t *usersTab) refreshFailed() {
+	t.unblock = map[string]*widget.Button{}
+	list, err := t.u.core.Auth().FailedSignIns()
+	if err != nil {
+		t.failed.Objects = []fyne.CanvasObject{errorLabel("Could not read the failed sign-ins: " + err.Error())}
+		t.failed.Refresh()
+		return
+	}
+	objs := []fyne.CanvasObject{}
+	for _, f := range list {
+		user, addr := f.User, f.Address
+		where := "from " + addr
+		if addr == "" {
+			where = "from addresses where " + user + " never signed in"
+		}
+		state := "may try again now"
+		if !f.BlockedUntil.IsZero() {
+			state = "blocked until " + f.BlockedUntil.Local().Format("15:04:05")
+		}
+		unblock := widget.NewButtonWithIcon("Unblock", theme.ConfirmIcon(), func() {
+			if err := t.u.core.Auth().Unblock(user, addr); err != nil {
+				t.u.showError("MCP Share could not unblock "+user, err)
+			}
+			t.refreshFailed()
+		})
+		t.unblock[user+" "+addr] = unblock
+		objs = append(objs, container.NewBorder(nil, nil, nil, unblock, widget.NewLabel(fmt.Sprintf("%s  %d wrong password(s) %s, last at %s; %s",
+			user, f.Failures, where, f.Last.Local().Format("2006-01-02 15:04"), state))))
+	}
+	if len(objs) == 0 {
+		objs = append(objs, widget.NewLabel("None."))
+	}
+	t.failed.Objects = objs
+	t.failed.Refresh()
 }
 
 // formDialog is dialog.ShowForm wide enough for its placeholders.
