@@ -32,7 +32,8 @@ const usage = `MCP Share: share the MCP servers on this computer with ChatGPT an
 Usage:
   mcpshare [flags]                       open the app (window and tray) and share
   mcpshare serve [flags]                 share without a window (servers, CI)
-  mcpshare user add|list|remove|passwd   manage who may sign in
+  mcpshare user add|list|remove|passwd|unblock
+                                         manage who may sign in
   mcpshare client list|revoke            manage registered OAuth clients
   mcpshare server add|list|remove|enable|disable
                                          manage the shared MCP servers
