@@ -140,7 +140,9 @@ func TestFollowSeesHistoryThenNewEntriesAcrossRotation(t *testing.T) {
 	defer cancel()
 	seen := make(chan Entry, 100)
 	done := make(chan error, 1)
-	go func() { done <- Follow(ctx, dir, Filter{Server: "a"}, 2, time.Millisecond, func(e Entry) { seen <- e }) }()
+	go func() {
+		done <- Follow(ctx, dir, Filter{Server: "a"}, 2, time.Millisecond, func(e Entry) { seen <- e })
+	}()
 	next := func() Entry {
 		t.Helper()
 		select {
