@@ -46,6 +46,18 @@
 // relation between its requests and the call they belong to: they go to the
 // latest call in progress at that backend, which is one user's.
 //
+// The owner's rules (policy.go). Config.MayUse keeps a server out of a
+// user's /mcp and refuses its URL with 403; Config.Policy says of each tool,
+// prompt and resource whether it is allowed, hidden (absent from the lists
+// the front registers, refused with a JSON-RPC error when called, also by a
+// name the front does not list) or ask (the call waits for
+// Policy.Approve, bounded by Config.ApprovalTimeout, with progress
+// notifications to a client that gave a progress token; a denial or the
+// bound gives a tool error the model can relay). Every tools/call,
+// prompts/get and resources/read passes front.governed, the one place that
+// checks these and hands Config.Audit a Record; PolicyChanged applies a
+// change to the fronts that are running.
+//
 // Errors stay local: a backend that cannot start, crashes, or writes a line
 // over the stdio limit gives the client one sentence naming the server and
 // saying its log is in MCP Share; its stderr goes to [Gateway.Status] and the
@@ -60,7 +72,8 @@
 // Files: gateway.go (Gateway, Config, Limits, Status), spec.go (ServerSpec),
 // route.go (one URL: era dispatch, wire bounds), front.go (the per-user
 // mcp.Server and its sessions), names.go (names on /mcp), forward.go (the
-// handlers and the exchange with a backend), state.go (requestState and
+// handlers and the exchange with a backend), policy.go (the owner's rules
+// and the audit record), state.go (requestState and
 // paused calls), subscriptions.go, pool.go (backends of one user and server,
 // backoff), bounds.go (limits and eviction), backend.go (one client session
 // and its calls), client.go (the go-sdk client's handlers and the catalog),

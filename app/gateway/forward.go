@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -33,10 +34,17 @@ type frontReq struct {
 	state     string
 	// sessionKey selects the backend under IsolationSession.
 	sessionKey string
+	// token is what the guard verified: the user and the client.
+	token *auth.TokenInfo
+	// called is the name the client called (on /mcp, SERVER_NAME).
+	called string
 }
 
-func (f *front) request(ctx context.Context, ss *mcp.ServerSession, version string, caps *mcp.ClientCapabilities, meta mcp.Meta, in mcp.InputResponseMap, state string) *frontReq {
+func (f *front) request(ctx context.Context, ss *mcp.ServerSession, extra *mcp.RequestExtra, version string, caps *mcp.ClientCapabilities, meta mcp.Meta, in mcp.InputResponseMap, state string) *frontReq {
 	fr := &frontReq{ctx: ctx, ss: ss, modern: version >= version20260728, meta: meta, caps: caps, responses: in, state: state}
+	if extra != nil {
+		fr.token = extra.TokenInfo
+	}
 	if meta != nil {
 		fr.progress = meta[metaProgressToken]
 	}
@@ -99,6 +107,8 @@ type op interface {
 	send(ctx context.Context, cs *mcp.ClientSession, meta mcp.Meta, in mcp.InputResponseMap, state string) outcome
 	// asking is the result that asks the client for input.
 	asking(irs mcp.InputRequestMap, state string) mcp.Result
+	// arguments are the request's arguments, for the owner and the audit.
+	arguments() json.RawMessage
 }
 
 // outcome is what one round at the server gave.
@@ -114,8 +124,9 @@ type toolOp struct {
 	args json.RawMessage
 }
 
-func (o *toolOp) kind() string { return "tool" }
-func (o *toolOp) name() string { return o.tool }
+func (o *toolOp) kind() string               { return EntryTool }
+func (o *toolOp) arguments() json.RawMessage { return o.args }
+func (o *toolOp) name() string               { return o.tool }
 func (o *toolOp) send(ctx context.Context, cs *mcp.ClientSession, meta mcp.Meta, in mcp.InputResponseMap, state string) outcome {
 	p := &mcp.CallToolParams{Meta: meta, Name: o.tool, InputResponses: in, RequestState: state}
 	if len(o.args) > 0 {
@@ -139,7 +150,14 @@ type promptOp struct {
 	args   map[string]string
 }
 
-func (o *promptOp) kind() string { return "prompt" }
+func (o *promptOp) kind() string { return EntryPrompt }
+func (o *promptOp) arguments() json.RawMessage {
+	if len(o.args) == 0 {
+		return nil
+	}
+	js, _ := json.Marshal(o.args)
+	return js
+}
 func (o *promptOp) name() string { return o.prompt }
 func (o *promptOp) send(ctx context.Context, cs *mcp.ClientSession, meta mcp.Meta, in mcp.InputResponseMap, state string) outcome {
 	res, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Meta: meta, Name: o.prompt, Arguments: o.args, InputResponses: in, RequestState: state})
@@ -157,8 +175,9 @@ func (o *promptOp) asking(irs mcp.InputRequestMap, state string) mcp.Result {
 
 type resourceOp struct{ uri string }
 
-func (o *resourceOp) kind() string { return "resource" }
-func (o *resourceOp) name() string { return o.uri }
+func (o *resourceOp) kind() string               { return EntryResource }
+func (o *resourceOp) arguments() json.RawMessage { return nil }
+func (o *resourceOp) name() string               { return o.uri }
 func (o *resourceOp) send(ctx context.Context, cs *mcp.ClientSession, meta mcp.Meta, in mcp.InputResponseMap, state string) outcome {
 	res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{Meta: meta, URI: o.uri, InputResponses: in, RequestState: state})
 	if err != nil {
@@ -180,29 +199,63 @@ func (f *front) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.Ca
 	if !ok {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", req.Params.Name)}
 	}
-	fr := f.request(ctx, req.Session, req.ProtocolVersion(), req.ClientCapabilities(), req.Params.Meta, req.Params.InputResponses, req.Params.RequestState)
-	res, err := f.exchange(fr, t.server, &toolOp{tool: t.name, args: req.Params.Arguments})
+	fr := f.request(ctx, req.Session, req.Extra, req.ProtocolVersion(), req.ClientCapabilities(), req.Params.Meta, req.Params.InputResponses, req.Params.RequestState)
+	fr.called = req.Params.Name
+	res, err := f.governed(fr, t.server, &toolOp{tool: t.name, args: req.Params.Arguments})
 	if err != nil {
 		return nil, err
 	}
 	return res.(*mcp.CallToolResult), nil
 }
 
-// callUnlisted forwards a tools/call of a name the front does not list to
-// the server of a server's own URL, which decides what the name means (it
-// may have just added the tool, or answer with an error of its own). ok is
-// false when the SDK should handle the call (a listed tool, or /mcp).
+// callUnlisted handles, before the SDK, the calls of names the front does
+// not list: a hidden tool, prompt or resource is refused (through governed,
+// which records it); on a server's own URL a tools/call of another name
+// goes to the server, which decides what it means (it may have just added
+// the tool, or answer with an error of its own). ok is false when the SDK
+// should handle the request (a listed entry, or a name nobody knows).
 func (f *front) callUnlisted(ctx context.Context, req mcp.Request) (mcp.Result, bool, error) {
-	call, isCall := req.(*mcp.CallToolRequest)
-	if !isCall || f.r.name == AllServers || call.Params == nil {
-		return nil, false, nil
+	switch r := req.(type) {
+	case *mcp.CallToolRequest:
+		if r.Params == nil || f.listed(kindTools, r.Params.Name) {
+			return nil, false, nil
+		}
+		t, known := f.toolTarget(r.Params.Name) // a hidden tool
+		if !known {
+			if f.r.name == AllServers {
+				return nil, false, nil
+			}
+			t = target{f.r.name, r.Params.Name}
+		}
+		fr := f.request(ctx, r.Session, r.Extra, r.ProtocolVersion(), r.ClientCapabilities(), r.Params.Meta, r.Params.InputResponses, r.Params.RequestState)
+		fr.called = r.Params.Name
+		res, err := f.governed(fr, t.server, &toolOp{tool: t.name, args: r.Params.Arguments})
+		return res, true, err
+	case *mcp.GetPromptRequest:
+		if r.Params == nil || f.listed(kindPrompts, r.Params.Name) {
+			return nil, false, nil
+		}
+		t, known := f.promptTarget(r.Params.Name)
+		if !known {
+			return nil, false, nil
+		}
+		fr := f.request(ctx, r.Session, r.Extra, r.ProtocolVersion(), r.ClientCapabilities(), r.Params.Meta, r.Params.InputResponses, r.Params.RequestState)
+		fr.called = r.Params.Name
+		res, err := f.governed(fr, t.server, &promptOp{prompt: t.name, args: r.Params.Arguments})
+		return res, true, err
+	case *mcp.ReadResourceRequest:
+		if r.Params == nil {
+			return nil, false, nil
+		}
+		server, hidden := f.hiddenResource(r.Params.URI)
+		if !hidden {
+			return nil, false, nil
+		}
+		fr := f.request(ctx, r.Session, r.Extra, r.ProtocolVersion(), r.ClientCapabilities(), r.Params.Meta, r.Params.InputResponses, r.Params.RequestState)
+		res, err := f.governed(fr, server, &resourceOp{uri: r.Params.URI})
+		return res, true, err
 	}
-	if _, listed := f.toolTarget(call.Params.Name); listed {
-		return nil, false, nil
-	}
-	fr := f.request(ctx, call.Session, call.ProtocolVersion(), call.ClientCapabilities(), call.Params.Meta, call.Params.InputResponses, call.Params.RequestState)
-	res, err := f.exchange(fr, f.r.name, &toolOp{tool: call.Params.Name, args: call.Params.Arguments})
-	return res, true, err
+	return nil, false, nil
 }
 
 func (f *front) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
@@ -210,8 +263,9 @@ func (f *front) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.
 	if !ok {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown prompt %q", req.Params.Name)}
 	}
-	fr := f.request(ctx, req.Session, req.ProtocolVersion(), req.ClientCapabilities(), req.Params.Meta, req.Params.InputResponses, req.Params.RequestState)
-	res, err := f.exchange(fr, t.server, &promptOp{prompt: t.name, args: req.Params.Arguments})
+	fr := f.request(ctx, req.Session, req.Extra, req.ProtocolVersion(), req.ClientCapabilities(), req.Params.Meta, req.Params.InputResponses, req.Params.RequestState)
+	fr.called = req.Params.Name
+	res, err := f.governed(fr, t.server, &promptOp{prompt: t.name, args: req.Params.Arguments})
 	if err != nil {
 		return nil, err
 	}
@@ -223,8 +277,8 @@ func (f *front) readResource(ctx context.Context, req *mcp.ReadResourceRequest) 
 	if !ok {
 		return nil, mcp.ResourceNotFoundError(req.Params.URI)
 	}
-	fr := f.request(ctx, req.Session, req.ProtocolVersion(), req.ClientCapabilities(), req.Params.Meta, req.Params.InputResponses, req.Params.RequestState)
-	res, err := f.exchange(fr, server, &resourceOp{uri: req.Params.URI})
+	fr := f.request(ctx, req.Session, req.Extra, req.ProtocolVersion(), req.ClientCapabilities(), req.Params.Meta, req.Params.InputResponses, req.Params.RequestState)
+	res, err := f.governed(fr, server, &resourceOp{uri: req.Params.URI})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -366,43 +367,58 @@ func (f *front) desired() (registry, routes) {
 	if aggregate {
 		toolFront, promptFront = aggregateNames(toolNames), aggregateNames(promptNames)
 	}
+	// What the owner hid keeps its route (a call of it is refused with a
+	// reason) but is not registered, so no list shows it. Names on /mcp are
+	// given before hiding, so hiding one entry renames no other.
 	for _, s := range servers {
 		c := f.catalogs[s]
 		for _, t := range c.tools {
 			name := toolFront[target{s, t.Name}]
+			rt.tools[name] = target{s, t.Name}
+			if f.g.access(toolEntry(s, t)) == AccessHidden {
+				continue
+			}
 			cp := *t
 			cp.Name = name
 			js, _ := json.Marshal(&cp)
 			reg.tools[name] = string(js)
-			rt.tools[name] = target{s, t.Name}
 		}
 		for _, p := range c.prompts {
 			name := promptFront[target{s, p.Name}]
+			rt.prompts[name] = target{s, p.Name}
+			if f.g.access(Entry{Server: s, Kind: EntryPrompt, Name: p.Name}) == AccessHidden {
+				continue
+			}
 			cp := *p
 			cp.Name = name
 			js, _ := json.Marshal(&cp)
 			reg.prompts[name] = string(js)
-			rt.prompts[name] = target{s, p.Name}
 		}
 		for _, r := range c.resources {
 			if _, taken := rt.resources[r.URI]; taken {
 				continue // the same URI from two servers: the first by name serves it
 			}
+			rt.resources[r.URI] = target{s, r.URI}
+			if f.g.access(Entry{Server: s, Kind: EntryResource, Name: r.URI}) == AccessHidden {
+				continue
+			}
 			js, _ := json.Marshal(r)
 			reg.resources[r.URI] = string(js)
-			rt.resources[r.URI] = target{s, r.URI}
 		}
 		for _, t := range c.templates {
-			if _, taken := reg.templates[t.URITemplate]; taken {
+			if slices.ContainsFunc(rt.templates, func(x templateTarget) bool { return x.tmpl.Raw() == t.URITemplate }) {
 				continue
 			}
 			tmpl, err := uritemplate.New(t.URITemplate)
 			if err != nil {
 				continue
 			}
+			rt.templates = append(rt.templates, templateTarget{server: s, tmpl: tmpl})
+			if f.g.access(Entry{Server: s, Kind: EntryResource, Name: t.URITemplate}) == AccessHidden {
+				continue
+			}
 			js, _ := json.Marshal(t)
 			reg.templates[t.URITemplate] = string(js)
-			rt.templates = append(rt.templates, templateTarget{server: s, tmpl: tmpl})
 		}
 	}
 	return reg, rt
@@ -494,10 +510,8 @@ func (f *front) track(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		ss, _ := req.GetSession().(*mcp.ServerSession)
 		if ss == nil || ss.ID() == "" { // sessionless
-			if method == "tools/call" {
-				if res, ok, err := f.callUnlisted(ctx, req); ok {
-					return res, err
-				}
+			if res, ok, err := f.callUnlisted(ctx, req); ok {
+				return res, err
 			}
 			return next(ctx, method, req)
 		}
@@ -508,10 +522,8 @@ func (f *front) track(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		done := f.touch(ss)
 		defer done()
-		if method == "tools/call" {
-			if res, ok, err := f.callUnlisted(ctx, req); ok {
-				return res, err
-			}
+		if res, ok, err := f.callUnlisted(ctx, req); ok {
+			return res, err
 		}
 		res, err := next(ctx, method, req)
 		if method == "logging/setLevel" && err == nil {

@@ -98,7 +98,21 @@ type Config struct {
 	// server's state changed: a backend started, failed to start, stopped on
 	// its own or was stopped.
 	OnChange func(server string)
-	Limits   Limits
+	// Policy is the owner's rules: which tools, prompts and resources each
+	// server's clients see, and which calls wait for the owner's approval.
+	// Nil allows everything. See PolicyChanged.
+	Policy Policy
+	// Audit, when set, receives a Record of every tools/call, prompts/get
+	// and resources/read, once it is answered. It is called in the request's
+	// goroutine and must not block.
+	Audit func(Record)
+	// ApprovalTimeout bounds the wait for the owner's approval of a call
+	// (DefaultApprovalTimeout when zero); the call fails after it.
+	ApprovalTimeout time.Duration
+	// ApprovalKeepAlive is how often a call waiting for approval sends its
+	// client a progress notification (DefaultApprovalKeepAlive when zero).
+	ApprovalKeepAlive time.Duration
+	Limits            Limits
 	// Logger receives the gateway's logs; the servers' stderr lines go to it
 	// at debug level (and to Status). Nil discards.
 	Logger *slog.Logger

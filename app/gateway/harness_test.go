@@ -67,7 +67,8 @@ func guard(next http.Handler) http.Handler {
 		if !ok {
 			return nil, auth.ErrInvalidToken
 		}
-		return &auth.TokenInfo{UserID: user, Scopes: []string{"mcp"}, Expiration: time.Now().Add(time.Hour)}, nil
+		return &auth.TokenInfo{UserID: user, Scopes: []string{"mcp"}, Expiration: time.Now().Add(time.Hour),
+			Extra: map[string]any{"client_id": "client-of-" + token}}, nil
 	}, nil)(next)
 }
 
@@ -91,18 +92,22 @@ func (tg *testGateway) openConns() int {
 
 func newTestGateway(t testing.TB, limits Limits, specs ...ServerSpec) *testGateway {
 	t.Helper()
+	return newTestGatewayConfig(t, Config{Limits: limits}, specs...)
+}
+
+// newTestGatewayConfig is newTestGateway with more of the Config set.
+func newTestGatewayConfig(t testing.TB, cfg Config, specs ...ServerSpec) *testGateway {
+	t.Helper()
 	tg := &testGateway{changes: map[string]int{}, conns: map[net.Conn]http.ConnState{}}
-	tg.Gateway = New(Config{
-		Limits: limits,
-		OnChange: func(server string) {
-			tg.mu.Lock()
-			tg.changes[server]++
-			tg.mu.Unlock()
-		},
-		Secret: func(_ context.Context, server, key string) (string, error) {
-			return "secret-of-" + server + "-" + key, nil
-		},
-	})
+	cfg.OnChange = func(server string) {
+		tg.mu.Lock()
+		tg.changes[server]++
+		tg.mu.Unlock()
+	}
+	cfg.Secret = func(_ context.Context, server, key string) (string, error) {
+		return "secret-of-" + server + "-" + key, nil
+	}
+	tg.Gateway = New(cfg)
 	if err := tg.SetServers(specs); err != nil {
 		t.Fatal(err)
 	}
