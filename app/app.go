@@ -61,6 +61,10 @@ type Options struct {
 	NgrokConnectURL string
 	NgrokConnectCAs *x509.CertPool
 
+	// CallApprovalTimeout bounds how long a call waits for the owner's
+	// approval (DefaultCallApprovalTimeout when zero).
+	CallApprovalTimeout time.Duration
+
 	Logger *slog.Logger
 	// Now is the clock of the authorization server; nil means time.Now.
 	Now func() time.Time
@@ -77,6 +81,7 @@ type App struct {
 	auth    *oauthserver.Server
 	origins *oauthserver.Origins
 	events  events
+	gov     *governance // the owner's rules, calls waiting for approval, the audit log
 
 	// firstUser and firstPassword are the first user's generated password
 	// while it waits in the secret store for the owner to see it (under mu).
@@ -133,6 +138,7 @@ func Open(opts Options) (*App, error) {
 		idleTimeout:       idleTimeout,
 	}
 	a.events.fill = a.fillEvent
+	a.gov = newGovernance(a)
 	if err := a.init(); err != nil {
 		if a.auth != nil {
 			a.auth.Close()
@@ -338,7 +344,7 @@ func (a *App) Close() error {
 	if a.auth != nil {
 		a.auth.Close()
 	}
-	return errors.Join(stopErr, a.db.Close())
+	return errors.Join(stopErr, a.gov.close(), a.db.Close())
 }
 
 // ConfigDir is the directory this App was opened on.
@@ -475,8 +481,13 @@ func (a *App) refreshEnabled() error {
 			names = append(names, c.Name)
 		}
 	}
+	a.gov.rules.load(all)
 	a.mu.Lock()
 	a.enabled = names
+	sh := a.share
 	a.mu.Unlock()
+	if sh != nil {
+		sh.gw.PolicyChanged()
+	}
 	return nil
 }

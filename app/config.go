@@ -41,6 +41,24 @@ type ServerConfig struct {
 	// IsolationSession (one per MCP session, for servers that keep
 	// per-conversation state).
 	Isolation string `json:"isolation,omitempty"`
+
+	// Who may use the server, and what of it (access.go, policy.go).
+	// Users lists the users who may use the server; empty means every user.
+	Users []string `json:"users,omitempty"`
+	// Tools, Prompts and Resources hold the owner's state (AccessAllowed,
+	// AccessAsk, AccessHidden) of entries by their server's own name (a
+	// resource by URI or URI template); an entry not named is allowed, or
+	// ask under AskBeforeChanges.
+	Tools     map[string]string `json:"tools,omitempty"`
+	Prompts   map[string]string `json:"prompts,omitempty"`
+	Resources map[string]string `json:"resources,omitempty"`
+	// AskBeforeChanges makes every tool whose annotations lack
+	// readOnlyHint: true wait for the owner's approval, unless Tools says
+	// otherwise.
+	AskBeforeChanges bool `json:"ask_before_changes,omitempty"`
+	// AuditArguments writes the full arguments of calls to the audit log
+	// instead of their digest.
+	AuditArguments bool `json:"audit_arguments,omitempty"`
 }
 
 // Isolation of a server's instances (ServerConfig.Isolation).
@@ -143,6 +161,9 @@ func (c *ServerConfig) Validate() error {
 	case "", IsolationUser, IsolationSession:
 	default:
 		return fmt.Errorf("%w: server %q: isolation %q: use %q or %q", ErrInvalidConfig, c.Name, c.Isolation, IsolationUser, IsolationSession)
+	}
+	if err := c.validateRules(); err != nil {
+		return err
 	}
 	for k := range c.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {

@@ -9,6 +9,14 @@
 // [App.Handler]; the guard in front of each MCP URL is built once per share and
 // again when the servers change (servers.go), never per request.
 //
+// The owner's rules of each server (who may use it; tools, prompts and
+// resources allowed, ask or hidden; ask before changes) live on its
+// ServerConfig and are what the gateway's MayUse and Policy consult
+// (access.go); calls in ask wait in a queue the GUI and `serve` answer
+// (callapprovals.go); every call, sign-in and approval goes into the audit
+// log of app/audit (auditlog.go); text from clients and servers is escaped
+// before the owner reads it (showtext.go).
+//
 // The GUI (app/ui) and the command line (cmd/mcpshare) drive an [App] through
 // its methods and observe it through [App.Subscribe]. The package never draws a
 // window and never reads from a terminal.

@@ -17,6 +17,7 @@ const (
 	EventTunnel  EventKind = "tunnel"  // the public URL's state changed (connecting, online, reconnecting, failed); see Event.Status
 	EventServers EventKind = "servers" // a shared server was added, removed, enabled or disabled
 	EventWarning EventKind = "warning" // something the user should know that did not stop sharing
+	EventCalls   EventKind = "calls"   // the calls waiting for approval changed; Event.Calls lists them
 )
 
 // Event is one notification to subscribers: what changed, and the state
@@ -30,6 +31,8 @@ type Event struct {
 	Status Status
 	// Pending lists the sign-ins waiting for approval, oldest first (EventSignIn).
 	Pending []oauthserver.SignIn
+	// Calls lists the calls waiting for approval, oldest first (EventCalls).
+	Calls []PendingCall
 }
 
 // events fans out notifications to subscribers. Subscribers are called in the
@@ -83,5 +86,7 @@ func (a *App) fillEvent(ev *Event) {
 		if a.auth != nil {
 			ev.Pending = a.auth.PendingSignIns()
 		}
+	case EventCalls:
+		ev.Calls = a.PendingCalls()
 	}
 }

@@ -120,7 +120,11 @@ func (a *App) newGateway() *gateway.Gateway {
 		OnChange: func(server string) {
 			a.events.emit(EventServers, fmt.Sprintf("server %q changed state", server))
 		},
-		Logger: a.log.With("part", "gateway"),
+		MayUse:          a.gov.rules.mayUse,
+		Policy:          a.gov,
+		Audit:           a.gov.record,
+		ApprovalTimeout: a.approvalTimeout(),
+		Logger:          a.log.With("part", "gateway"),
 	})
 }
 

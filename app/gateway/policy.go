@@ -384,3 +384,22 @@ func (f *front) hiddenResource(uri string) (server string, hidden bool) {
 	}
 	return server, server != ""
 }
+
+// entries lists what c offers as the owner's rules see it: tools, prompts,
+// resources, then resource templates, each in the server's order.
+func (c *catalog) entries(server string) []Entry {
+	var out []Entry
+	for _, t := range c.tools {
+		out = append(out, toolEntry(server, t))
+	}
+	for _, p := range c.prompts {
+		out = append(out, Entry{Server: server, Kind: EntryPrompt, Name: p.Name})
+	}
+	for _, r := range c.resources {
+		out = append(out, Entry{Server: server, Kind: EntryResource, Name: r.URI})
+	}
+	for _, t := range c.templates {
+		out = append(out, Entry{Server: server, Kind: EntryResource, Name: t.URITemplate})
+	}
+	return out
+}

@@ -12,6 +12,9 @@ type TryResult struct {
 	Server string
 	// Tools are the names of the tools it lists, in its order.
 	Tools []string
+	// Entries are its tools, prompts, resources and resource templates, as
+	// the owner's rules judge them (Policy.Access).
+	Entries []Entry
 	// Stderr holds the last lines a stdio server wrote to its stderr, also
 	// when it failed (they usually say why).
 	Stderr []string
@@ -43,6 +46,7 @@ func Try(ctx context.Context, spec ServerSpec, secret func(ctx context.Context, 
 			for _, t := range c.tools {
 				res.Tools = append(res.Tools, t.Name)
 			}
+			res.Entries = c.entries(spec.Name)
 		}
 		p.mu.Unlock()
 		b.release()
