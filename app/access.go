@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mcpshare/mcpshare/app/gateway"
+	"github.com/mcpshare/mcpshare/app/secrets"
 )
 
 // Who may use each shared server, and what of it: the rules the gateway
@@ -157,4 +159,24 @@ func (rb *rulebook) access(e Entry) gateway.Access {
 	}
 	st, _ := c.StateOf(e)
 	return gateway.Access(st)
+}
+
+// ServerEntries starts server name the way a share would, lists its tools,
+// prompts, resources and resource templates, and stops it again: what the
+// owner sets states for.
+func (a *App) ServerEntries(ctx context.Context, name string) ([]Entry, error) {
+	cfg, err := a.cfg.server(name)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, tryTimeout)
+	defer cancel()
+	secret := func(ctx context.Context, server, key string) (string, error) {
+		return a.secrets.Get(ctx, secrets.EnvKey(server, key))
+	}
+	res, err := gateway.Try(ctx, specOf(cfg, 0), secret)
+	if err != nil {
+		return nil, fmt.Errorf("start server %q to list what it offers: %w", name, err)
+	}
+	return res.Entries, nil
 }

@@ -37,6 +37,11 @@ Usage:
   mcpshare client list|revoke            manage registered OAuth clients
   mcpshare server add|list|remove|enable|disable
                                          manage the shared MCP servers
+  mcpshare server access NAME --users a,b|all
+                                         who may use a server
+  mcpshare server tools NAME [--allow T] [--ask T] [--hide T]
+                                         list a server's tools with their state, or set them
+  mcpshare audit [--follow]              the audit log: every call, sign-in and approval
   mcpshare import FILE                   import servers from Claude Desktop, Cursor or VS Code
   mcpshare ngrok set-token               store the ngrok authtoken (read from stdin)
 
@@ -101,6 +106,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.client(rest)
 	case "server":
 		return c.server(rest)
+	case "audit":
+		return c.audit(rest)
 	case "import":
 		return c.importFile(rest)
 	case "ngrok":
@@ -117,7 +124,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // isCommand tells whether s names a subcommand.
 func isCommand(s string) bool {
 	switch s {
-	case "serve", "user", "client", "server", "import", "ngrok", "help":
+	case "serve", "user", "client", "server", "import", "ngrok", "help", "audit":
 		return true
 	}
 	return false

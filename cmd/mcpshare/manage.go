@@ -241,7 +241,10 @@ func (c *cli) client(args []string) int {
 
 func (c *cli) server(args []string) int {
 	if len(args) == 0 {
-		return c.usageErr("server: say add, list, remove, enable or disable")
+		return c.usageErr("server: say add, list, remove, enable, disable, access or tools")
+	}
+	if args[0] == "access" || args[0] == "tools" {
+		return c.serverRules(args)
 	}
 	var co common
 	var env, secretEnv multiFlag

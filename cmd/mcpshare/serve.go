@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ type shareFlags struct {
 	common
 	addr, approval, tunnel, publicURL, ngrokDomain, readyFile, folder string
 	trustForwardedFor                                                 bool
+	callTimeout                                                       time.Duration
 }
 
 func (c *cli) shareFlagSet(name string, sf *shareFlags) *flag.FlagSet {
@@ -38,6 +40,7 @@ func (c *cli) shareFlagSet(name string, sf *shareFlags) *flag.FlagSet {
 	fs.StringVar(&sf.readyFile, "ready-file", "", "write the URLs and client credentials as JSON to this file once listening")
 	fs.StringVar(&sf.folder, "folder", "", "folder the built-in server \"files\" shares from now on (default on first run: ~/MCP Share)")
 	fs.BoolVar(&sf.trustForwardedFor, "trust-forwarded-for", false, "with --tunnel custom: take the visitor's address from the X-Forwarded-For your proxy appends (only if it is an HTTP proxy that sets it; a TCP tunnel passes forged ones through)")
+	fs.DurationVar(&sf.callTimeout, "call-approval-timeout", app.DefaultCallApprovalTimeout, "how long a call that needs your approval waits for it before it fails")
 	return fs
 }
 
@@ -45,6 +48,7 @@ func (sf *shareFlags) options() app.Options {
 	return app.Options{
 		Addr: sf.addr, Approval: sf.approval, Tunnel: sf.tunnel, PublicURL: sf.publicURL,
 		NgrokDomain: sf.ngrokDomain, FilesRoot: sf.folder, TrustForwardedFor: sf.trustForwardedFor,
+		CallApprovalTimeout: sf.callTimeout,
 	}
 }
 
@@ -142,6 +146,9 @@ func (c *cli) serve(args []string) int {
 		}
 	}
 	if a.Settings().Approval != app.ApprovalPassword {
+		// The terminal answers the calls that wait for approval too.
+		detach := a.AttachApprover()
+		defer detach()
 		go c.approveOnTerminal(ctx, a)
 	}
 	<-ctx.Done()
@@ -203,6 +210,9 @@ func (c *cli) printConnect(a *app.App, info app.ConnectInfo, approveWhere string
 	default:
 		fmt.Fprintf(w, "Each sign-in waits for your approval %s.\n", approveWhere)
 	}
+	if a.Settings().Approval != app.ApprovalPassword {
+		fmt.Fprintf(w, "Calls of tools you set to ask wait for your approval %s too.\n", approveWhere)
+	}
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
 }
 
@@ -246,11 +256,22 @@ func writeReady(path string, a *app.App, info app.ConnectInfo) error {
 	return nil
 }
 
-// approveOnTerminal asks on the terminal about each new pending sign-in.
+// question is one sign-in or call waiting for an answer on the terminal.
+type question struct {
+	id      string
+	text    string                   // the question, with its prompt
+	waiting func() bool              // still waiting for an answer
+	answer  func(line string) string // records the answer typed, says what it did
+}
+
+// approveOnTerminal asks on the terminal about each new pending sign-in and
+// each call waiting for approval, one at a time, oldest first. A question
+// answered elsewhere or timed out meanwhile is said to be so, and the next
+// one is asked.
 func (c *cli) approveOnTerminal(ctx context.Context, a *app.App) {
 	wake := make(chan struct{}, 1)
 	cancel := a.Subscribe(func(ev app.Event) {
-		if ev.Kind == app.EventSignIn {
+		if ev.Kind == app.EventSignIn || ev.Kind == app.EventCalls {
 			select {
 			case wake <- struct{}{}:
 			default:
@@ -268,59 +289,137 @@ func (c *cli) approveOnTerminal(ctx context.Context, a *app.App) {
 	}()
 	asked := map[string]bool{}
 	for {
-		for _, si := range a.Auth().PendingSignIns() {
-			if asked[si.ID] {
-				continue
-			}
-			asked[si.ID] = true
-			// A line typed while no question was shown must not answer this one.
-		drain:
-			for {
-				select {
-				case _, ok := <-lines:
-					if !ok {
-						return
-					}
-				default:
-					break drain
-				}
-			}
-			// Every field comes from oauthserver in its safe form (no control or bidi
-			// characters, xn-- hosts, "(unverified)" names); %q quotes the user name typed.
-			fmt.Fprintf(c.stdout, "\nSign-in request: user %q through %s (returns to %s) to %s from %s at %s.\n",
-				si.User, si.ClientName, si.RedirectHost, si.Resource, si.RemoteAddr, si.Time.Format(time.TimeOnly))
-			for _, w := range si.Warnings {
-				fmt.Fprintf(c.stdout, "  Warning: %s\n", w)
-			}
-			fmt.Fprint(c.stdout, "Approve? [y/N] ")
-			var line string
-			var ok bool
+		q := nextQuestion(a, asked)
+		if q == nil {
 			select {
 			case <-ctx.Done():
 				return
-			case line, ok = <-lines:
+			case <-wake:
 			}
-			if !ok {
+			continue
+		}
+		asked[q.id] = true
+		// A line typed while no question was shown must not answer this one.
+	drain:
+		for {
+			select {
+			case _, ok := <-lines:
+				if !ok {
+					return
+				}
+			default:
+				break drain
+			}
+		}
+		fmt.Fprint(c.stdout, q.text)
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
 				return
+			case <-wake:
+				if !q.waiting() {
+					fmt.Fprintln(c.stdout, "\n(That one is no longer waiting: it was answered elsewhere or timed out.)")
+					break wait
+				}
+			case line, ok := <-lines:
+				if !ok {
+					return
+				}
+				fmt.Fprintln(c.stdout, q.answer(strings.TrimSpace(line)))
+				break wait
 			}
-			approve := strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes")
+		}
+	}
+}
+
+// nextQuestion is the oldest sign-in or call not asked yet, or nil.
+func nextQuestion(a *app.App, asked map[string]bool) *question {
+	var best *question
+	var bestTime time.Time
+	for _, si := range a.Auth().PendingSignIns() {
+		if asked[si.ID] || best != nil && !si.Time.Before(bestTime) {
+			continue
+		}
+		best, bestTime = signInQuestion(a, si), si.Time
+	}
+	for _, pc := range a.PendingCalls() {
+		if asked[pc.ID] || best != nil && !pc.Time.Before(bestTime) {
+			continue
+		}
+		best, bestTime = callQuestion(a, pc), pc.Time
+	}
+	return best
+}
+
+// signInText asks about a sign-in. Every field comes from oauthserver in
+// its safe form (no control or bidi characters, xn-- hosts, "(unverified)"
+// names); %q quotes the user name typed.
+func signInText(si oauthserver.SignIn) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nSign-in request: user %q through %s (returns to %s) to %s from %s at %s.\n",
+		si.User, si.ClientName, si.RedirectHost, si.Resource, si.RemoteAddr, si.Time.Format(time.TimeOnly))
+	for _, w := range si.Warnings {
+		fmt.Fprintf(&b, "  Warning: %s\n", w)
+	}
+	b.WriteString("Approve? [y/N] ")
+	return b.String()
+}
+
+func yes(line string) bool { return strings.EqualFold(line, "y") || strings.EqualFold(line, "yes") }
+
+func signInQuestion(a *app.App, si oauthserver.SignIn) *question {
+	return &question{
+		id:   si.ID,
+		text: signInText(si),
+		waiting: func() bool {
+			return slices.ContainsFunc(a.Auth().PendingSignIns(), func(p oauthserver.SignIn) bool { return p.ID == si.ID })
+		},
+		answer: func(line string) string {
+			approve := yes(line)
 			if err := a.Auth().Decide(si.ID, approve); err != nil {
 				if errors.Is(err, oauthserver.ErrSignInNotFound) {
-					fmt.Fprintln(c.stdout, "That sign-in is no longer pending (it timed out or was answered).")
-				} else {
-					fmt.Fprintf(c.stdout, "Could not record the answer: %v\n", err)
+					return "That sign-in is no longer pending (it timed out or was answered)."
 				}
-			} else if approve {
-				fmt.Fprintln(c.stdout, "Approved.")
-			} else {
-				fmt.Fprintln(c.stdout, "Denied.")
+				return fmt.Sprintf("Could not record the answer: %v", err)
 			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-		}
+			if approve {
+				return "Approved."
+			}
+			return "Denied."
+		},
+	}
+}
+
+func callQuestion(a *app.App, pc app.PendingCall) *question {
+	always := ""
+	if pc.CanRemember {
+		always = " / [a]lways for this client"
+	}
+	args := "    " + strings.ReplaceAll(pc.Arguments, "\n", "\n    ")
+	return &question{
+		id: pc.ID,
+		text: fmt.Sprintf("\nCall waiting for approval: user %q through %s wants %s %q of server %q, with arguments\n%s\nApprove? [y]es / [N]o%s (it fails unanswered at %s) ",
+			pc.User, app.Printable(pc.ClientName), pc.Kind, app.Printable(pc.Name), pc.Server, args, always, pc.Expires.Format(time.TimeOnly)),
+		waiting: func() bool {
+			return slices.ContainsFunc(a.PendingCalls(), func(p app.PendingCall) bool { return p.ID == pc.ID })
+		},
+		answer: func(line string) string {
+			d, said := app.CallDeny, "Denied."
+			switch {
+			case yes(line):
+				d, said = app.CallApprove, "Approved."
+			case pc.CanRemember && (strings.EqualFold(line, "a") || strings.EqualFold(line, "always")):
+				d, said = app.CallAlways, "Approved, and always allowed from now on for this user and client."
+			}
+			if err := a.DecideCall(pc.ID, d, "terminal"); err != nil {
+				if errors.Is(err, app.ErrCallNotFound) {
+					return "That call is no longer waiting (it timed out or was answered)."
+				}
+				return fmt.Sprintf("Could not record the answer: %v", err)
+			}
+			return said
+		},
 	}
 }
 
