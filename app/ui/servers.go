@@ -85,10 +85,12 @@ func (t *serversTab) card(s app.ServerStatus) fyne.CanvasObject {
 		rows = append(rows, container.NewBorder(nil, nil, widget.NewLabel("MCP URL"), t.u.copyButton("MCP URL", func() string { return url }),
 			selectable(url)))
 	}
+	rows = append(rows, widget.NewLabel(RulesLine(c)))
+	rulesBtn := widget.NewButtonWithIcon("Who and what…", theme.VisibilityIcon(), func() { t.editRules(c) })
 	logBtn := widget.NewButtonWithIcon("Log", theme.ListIcon(), func() { t.showLog(c.Name) })
 	editBtn := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() { t.edit(&c) })
 	removeBtn := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() { t.remove(c.Name) })
-	rows = append(rows, container.NewHBox(logBtn, editBtn, removeBtn))
+	rows = append(rows, container.NewHBox(logBtn, editBtn, rulesBtn, removeBtn))
 	return widget.NewCard(c.Name, describe(c), container.NewVBox(rows...))
 }
 

@@ -18,6 +18,8 @@ type TrayActions struct {
 	Open, Start, Stop, CopyURL, Quit func()
 	// Decide approves or denies the pending sign-in with the given ID.
 	Decide func(id string, approve bool)
+	// DecideCall answers the waiting call with the given ID.
+	DecideCall func(id string, d app.CallDecision)
 }
 
 // TrayMenu is the tray menu for a state and the pending sign-ins: the state
@@ -26,9 +28,17 @@ type TrayActions struct {
 // fyne-io/systray#12); Open, Start or Stop sharing, Copy MCP URL; Quit. The
 // caller sets the whole menu again on every change.
 func TrayMenu(st app.Status, pending []oauthserver.SignIn, act TrayActions) *fyne.Menu {
+	return TrayMenuWithCalls(st, pending, nil, act)
+}
+
+// TrayMenuWithCalls is TrayMenu with the calls waiting for approval after
+// the state line: each as top-level Approve, Deny and Always allow items
+// (callItems).
+func TrayMenuWithCalls(st app.Status, pending []oauthserver.SignIn, calls []app.PendingCall, act TrayActions) *fyne.Menu {
 	state := fyne.NewMenuItem(StateLine(st), nil)
 	state.Disabled = true
 	items := []*fyne.MenuItem{state, fyne.NewMenuItemSeparator()}
+	items = append(items, callItems(calls, act.DecideCall)...)
 	if len(pending) > 0 {
 		waiting := fyne.NewMenuItem(waitingLine(len(pending)), nil)
 		waiting.Disabled = true

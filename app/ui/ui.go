@@ -28,7 +28,11 @@ const (
 	TabUsers    = "users"
 	TabClients  = "clients"
 	TabSettings = "settings"
+	TabActivity = "activity"
 )
+
+// activityTabIndex is the Activity tab's place, after the others.
+const activityTabIndex = 6
 
 // appIcon is the application icon, shown beside the state line.
 var appIcon = fyne.NewStaticResource("icon.png", assets.Icon)
@@ -95,6 +99,7 @@ type UI struct {
 	users    *usersTab
 	clients  *clientsTab
 	settings *settingsTab
+	activity *activityTab
 
 	notified    map[string]bool // pending sign-ins already announced
 	desktop     *notifications  // nil: Fyne's plain notifications
@@ -102,6 +107,12 @@ type UI struct {
 	pending     []oauthserver.SignIn
 	tunnelNote  string // the last tunnel event, the public URL's details
 	unsubscribe func()
+
+	// The calls waiting for approval, those already announced, and the
+	// end of this window's turn as an approver.
+	calls          []app.PendingCall
+	notifiedCalls  map[string]bool
+	detachApprover func()
 }
 
 // New builds the window (not shown yet) and, with opts.Tray, the tray menu,
@@ -122,7 +133,7 @@ func newUI(fa fyne.App, core *app.App, opts Options) *UI {
 		fa: fa, core: core, opts: opts, log: opts.Logger,
 		do:       fyne.Do,
 		bg:       func(f func()) { go f() },
-		notified: map[string]bool{},
+		notified: map[string]bool{}, notifiedCalls: map[string]bool{},
 	}
 }
 
@@ -144,6 +155,7 @@ func (u *UI) build() {
 	u.users = newUsersTab(u)
 	u.clients = newClientsTab(u)
 	u.settings = newSettingsTab(u)
+	u.activity = newActivityTab(u)
 
 	u.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Servers", theme.StorageIcon(), u.servers.content),
@@ -152,6 +164,7 @@ func (u *UI) build() {
 		container.NewTabItemWithIcon("Users", theme.AccountIcon(), u.users.content),
 		container.NewTabItemWithIcon("Clients", theme.ComputerIcon(), u.clients.content),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.settings.content),
+		container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content),
 	)
 	u.tabs.SetTabLocation(container.TabLocationLeading)
 	u.tabs.OnSelected = func(*container.TabItem) { u.refreshSelected() }
@@ -174,6 +187,8 @@ func (u *UI) build() {
 	}
 
 	unsubscribe := u.core.Subscribe(u.onEvent)
+	// The window, tray and notifications answer calls that wait for approval.
+	u.detachApprover = u.core.AttachApprover()
 	stop := make(chan struct{})
 	u.unsubscribe = func() {
 		unsubscribe()
@@ -241,7 +256,7 @@ func (u *UI) Show() {
 
 // SelectTab shows the tab with the given name (TabServers, TabConnect, ...).
 func (u *UI) SelectTab(name string) {
-	i := map[string]int{TabServers: 0, TabConnect: 1, TabSignIns: 2, TabUsers: 3, TabClients: 4, TabSettings: 5}[name]
+	i := map[string]int{TabServers: 0, TabConnect: 1, TabSignIns: 2, TabUsers: 3, TabClients: 4, TabSettings: 5, TabActivity: activityTabIndex}[name]
 	u.tabs.SelectIndex(i)
 }
 
@@ -251,6 +266,10 @@ func (u *UI) Close() {
 	if u.unsubscribe != nil {
 		u.unsubscribe()
 		u.unsubscribe = nil
+	}
+	if u.detachApprover != nil {
+		u.detachApprover()
+		u.detachApprover = nil
 	}
 	if u.desktop != nil {
 		u.desktop.close()
@@ -278,6 +297,10 @@ func (u *UI) connectNotifications() {
 // onNotificationAction answers a sign-in from its notification's buttons;
 // a click on the notification itself opens the Sign-ins tab.
 func (u *UI) onNotificationAction(id, action string) {
+	if isCallID(id) {
+		u.onCallNotificationAction(id, action)
+		return
+	}
 	switch action {
 	case actionApprove, actionDeny:
 		u.decide(id, action == actionApprove)
@@ -320,6 +343,8 @@ func (u *UI) onEvent(ev app.Event) {
 			}
 		case app.EventSignIn:
 			u.showSignIns(ev.Pending)
+		case app.EventCalls:
+			u.showCalls(ev.Calls)
 		case app.EventServers:
 			u.servers.refresh()
 			u.connect.refresh()
@@ -332,6 +357,7 @@ func (u *UI) onEvent(ev app.Event) {
 func (u *UI) refreshAll() {
 	u.refreshState()
 	u.refreshSignIns()
+	u.showCalls(u.core.PendingCalls())
 	u.refreshSelected()
 }
 
@@ -355,6 +381,8 @@ func (u *UI) refreshSelected() {
 		u.clients.refresh()
 	case 5:
 		u.settings.refresh()
+	case activityTabIndex:
+		u.activity.refresh()
 	}
 }
 
@@ -506,7 +534,7 @@ func (u *UI) updateTray() {
 	}
 	u.tray.Items = m.Items
 	d.SetSystemTrayMenu(u.tray)
-	if len(u.pending) > 0 {
+	if len(u.pending) > 0 || len(u.calls) > 0 {
 		d.SetSystemTrayIcon(waitingIcon)
 	} else {
 		d.SetSystemTrayIcon(appIcon)
@@ -514,13 +542,14 @@ func (u *UI) updateTray() {
 }
 
 func (u *UI) trayMenu() *fyne.Menu {
-	return TrayMenu(u.core.Status(), u.pending, TrayActions{
-		Open:    u.Show,
-		Start:   func() { u.StartSharing(nil) },
-		Stop:    func() { u.StopSharing(nil) },
-		CopyURL: u.copyMCPURL,
-		Decide:  u.decide,
-		Quit:    u.quit,
+	return TrayMenuWithCalls(u.core.Status(), u.pending, u.calls, TrayActions{
+		DecideCall: func(id string, d app.CallDecision) { u.decideCall(id, d, viaTray) },
+		Open:       u.Show,
+		Start:      func() { u.StartSharing(nil) },
+		Stop:       func() { u.StopSharing(nil) },
+		CopyURL:    u.copyMCPURL,
+		Decide:     u.decide,
+		Quit:       u.quit,
 	})
 }
 
@@ -564,10 +593,8 @@ func (u *UI) showSignIns(pending []oauthserver.SignIn) {
 			u.fa.SendNotification(signInNotification(si.User, si.ClientName))
 		}
 	}
-	if u.desktop != nil {
-		u.desktop.withdraw(seen)
-	}
 	u.notified = seen
+	u.withdrawNotifications()
 	u.signIns.show(pending, u.core.Auth().RecentSignIns())
 	tab := u.tabs.Items[2]
 	if tab.Text = "Sign-ins"; len(pending) > 0 {
