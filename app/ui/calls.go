@@ -191,8 +191,8 @@ func (t *activityTab) showPending(calls []app.PendingCall) {
 		}
 		details := widget.NewLabel(CallDetails(pc))
 		details.Wrapping = fyne.TextWrapWord
-		args := widget.NewTextGrid()
-		args.SetText(pc.Arguments)
+		args := widget.NewLabelWithStyle(pc.Arguments, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		args.Wrapping = fyne.TextWrapBreak
 		objs = append(objs, widget.NewCard("Approve "+CallLabel(pc)+"?", "", container.NewVBox(details, args, buttons)))
 	}
 	if len(objs) == 0 {
