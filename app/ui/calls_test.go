@@ -20,7 +20,7 @@ import (
 )
 
 // askingHarness is a harness whose built-in server's search asks, with an
-// MCP session of the first user through a client named ChatGPT.
+// MCP session of the first user through a client the browser registers.
 func askingHarness(t *testing.T, opts Options) (*harness, *mcp.ClientSession) {
 	t.Helper()
 	h := newFirstRunHarness(t, opts)
@@ -46,9 +46,9 @@ func askingHarness(t *testing.T, opts Options) (*harness, *mcp.ClientSession) {
 	return h, cs
 }
 
-// passwordToken signs the first user in through a new client named
-// ChatGPT, the password alone deciding (the sign-in approvals have tests of
-// their own), and exchanges the code.
+// passwordToken signs the first user in through a new client, the password
+// alone deciding (the sign-in approvals have tests of their own), and
+// exchanges the code.
 func passwordToken(t *testing.T, h *harness, origin, resource string) *oauth2.Token {
 	t.Helper()
 	h.core.Auth().SetPolicy(oauthserver.PolicyPassword)
@@ -112,7 +112,8 @@ func TestCallApprovalsFromTrayAndWindow(t *testing.T) {
 
 	pc, done := searchWaits(t, h, cs, "fox \u202e/ fr- mr")
 	label := CallLabel(pc)
-	if !strings.HasPrefix(label, h.user+" · ChatGPT · files/search · ") {
+	client := pc.ClientName
+	if client == "" || !strings.HasPrefix(label, h.user+" · "+client+" · files/search · ") {
 		t.Errorf("call label %q", label)
 	}
 	if got := h.u.tabs.Items[activityTabIndex].Text; got != "Activity (1)" {
@@ -162,7 +163,7 @@ func TestCallApprovalsFromTrayAndWindow(t *testing.T) {
 	}
 	h.u.activity.refresh()
 	h.drain()
-	if m := h.markup(); !strings.Contains(m, "files: 4 calls · 3 ok · 0 error · 1 denied · 0 hidden") || !strings.Contains(m, "files/search for "+h.user+" through ChatGPT") {
+	if m := h.markup(); !strings.Contains(m, "files: 4 calls · 3 ok · 0 error · 1 denied · 0 hidden") || !strings.Contains(m, "files/search for "+h.user+" through "+client) {
 		t.Errorf("the Activity tab lacks the counters or the tool always allowed:\n%s", m)
 	}
 }

@@ -109,4 +109,3 @@ func benchSession(b *testing.B, url string, tok *oauth2.Token) *mcp.ClientSessio
 	b.Cleanup(func() { cs.Close() })
 	return cs
 }
-

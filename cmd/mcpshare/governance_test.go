@@ -269,7 +269,7 @@ func TestServeAsksOnTheTerminal(t *testing.T) {
 	}
 	// "always": this call and the next of the same tool and client.
 	done := start("toggle-simulated-logging", map[string]any{})
-	tm.waitFor(`Call waiting for approval: user "admin" through ChatGPT wants tool "toggle-simulated-logging" of server "everything"`)
+	tm.waitFor(`Call waiting for approval: user "admin" through ChatGPT (unverified) wants tool "toggle-simulated-logging" of server "everything"`)
 	tm.waitFor("[a]lways for this client")
 	tm.typeLine("a")
 	if a := <-done; a.err != nil || a.res.IsError {
