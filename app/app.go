@@ -187,6 +187,7 @@ func (a *App) init() error {
 		DB:        a.db,
 		Origins:   a.origins,
 		Resources: a.enabledNames,
+		MayUse:    a.gov.rules.mayUse,
 		Policy:    oauthserver.Policy(eff.Approval),
 		Now:       a.opts.Now,
 		Logger:    a.log.With("part", "oauth"),

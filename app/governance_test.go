@@ -213,8 +213,26 @@ func TestUserNotAllowedRefusedAtBothURLs(t *testing.T) {
 	if !slices.Contains(tools(t, bobAll), "everything_get-sum") {
 		t.Fatal("bob does not see everything before the owner restricts it")
 	}
-	bobTok := g.token(t, "bob", "bob-password-1", "/mcp/everything")
+	bobFlow := newFlow(t, &http.Client{}, g.origin, oauthClient{})
+	bobFlow.resource = g.origin + "/mcp/everything"
+	code, loc := bobFlow.signIn(t, "bob", "bob-password-1")
+	if code != http.StatusFound && code != http.StatusSeeOther {
+		t.Fatalf("bob's sign-in before the rule: %d", code)
+	}
+	bobTok := bobFlow.finish(t, loc)
 	g.rules(t, func(r *app.Rules) { r.Users = []string{g.user} })
+
+	// The authorization server knows the rule too: no new token for bob.
+	expired := *bobTok
+	expired.Expiry = time.Now().Add(-time.Minute)
+	if _, err := bobFlow.conf.TokenSource(context.Background(), &expired).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Errorf("bob's refresh for /mcp/everything after the rule: %v", err)
+	}
+	again := newFlow(t, &http.Client{}, g.origin, oauthClient{})
+	again.resource = g.origin + "/mcp/everything"
+	if code, _ := again.signIn(t, "bob", "bob-password-1"); code != http.StatusForbidden {
+		t.Errorf("bob's new sign-in for /mcp/everything: %d, want 403", code)
+	}
 
 	code, _, body := do(t, &http.Client{}, http.MethodPost, g.origin+"/mcp/everything", "", http.Header{
 		"Authorization": {"Bearer " + bobTok.AccessToken}, "Content-Type": {"application/json"},

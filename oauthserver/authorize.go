@@ -322,6 +322,10 @@ func (s *Server) login(req *authRequest, user, password, addr string) loginOutco
 		return loginOutcome{Retry: "Wrong user name or password.", Status: http.StatusUnauthorized}
 	}
 	s.recordSuccess(&rec, now)
+	if !s.userMayUse(user, req.ResourceName) {
+		s.log.Warn("sign-in refused: the user may not use this server", "user", user, "client", req.ClientID, "resource", req.Resource)
+		return loginOutcome{Retry: "The owner has not shared this server with " + user + ".", Status: http.StatusForbidden}
+	}
 	policy := s.currentPolicy()
 	if policy == PolicyPassword || (policy == PolicyOnce && s.approvedBefore(user, req.ClientID, req.Resource)) {
 		s.mu.Lock()

@@ -92,7 +92,8 @@ func challenge(errCode, description, prm string) string {
 // order: Host allowlist (421), Origin header (403 unless allowed), CORS and OPTIONS (before
 // any authentication), 404 when name is not shared (AllServers: when nothing is), then the
 // bearer token: 401 without one or with a bad, expired, revoked or foreign one, 403 without
-// the "mcp" scope, each with the WWW-Authenticate of PROTOCOL.md. A token for <origin>/mcp is
+// the "mcp" scope, each with the WWW-Authenticate of PROTOCOL.md; 403 without a challenge
+// when the owner's rules no longer let the token's user use the server (Config.MayUse). A token for <origin>/mcp is
 // accepted at every <origin>/mcp/<name>; a token for one server opens no other.
 //
 // On success the context carries the go-sdk's auth.TokenInfo: UserID is the user name, and
@@ -146,6 +147,11 @@ func (s *Server) Protect(name string, next http.Handler) http.Handler {
 		info, e := s.verifyAccessToken(token, origin, name)
 		if e == nil && !slices.Contains(info.Scopes, ScopeMCP) {
 			e = oauthErr(http.StatusForbidden, "insufficient_scope", "the access token lacks the mcp scope")
+		}
+		if e == nil && !s.userMayUse(info.UserID, name) {
+			// Not a scope the client could ask for: no challenge, so it does not sign in again.
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "forbidden", "error_description": "the owner has not shared this server with you"})
+			return
 		}
 		if e != nil {
 			if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {

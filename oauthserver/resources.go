@@ -2,6 +2,7 @@ package oauthserver
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -33,6 +34,25 @@ func (s *Server) isShared(name string) bool {
 		return len(names) > 0
 	}
 	return slices.Contains(names, name)
+}
+
+// userMayUse reports whether user may use the resource name under the owner's rules
+// (Config.MayUse); AllServers is every user's.
+func (s *Server) userMayUse(user, name string) bool {
+	return name == AllServers || s.mayUse == nil || s.mayUse(user, name)
+}
+
+// nameOfResource is the server name of a resource URL issued here, or AllServers.
+func nameOfResource(resource string) string {
+	u, err := url.Parse(resource)
+	if err != nil {
+		return AllServers
+	}
+	name, _ := strings.CutPrefix(u.Path, "/mcp/")
+	if name == u.Path {
+		return AllServers
+	}
+	return name
 }
 
 // requestedResource is the resource rule of /authorize (RFC 8707): no resource means

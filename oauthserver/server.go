@@ -41,6 +41,11 @@ type Config struct {
 	// resource <origin>/mcp/<name>, and while there is one, <origin>/mcp (AllServers) is a
 	// protected resource too: the default of requests that name none.
 	Resources func() []string
+	// MayUse reports whether user may use the shared server name (never AllServers, which
+	// every user may use: it reaches only the servers they may). Sign-ins and refreshes for
+	// a server the user may not use are refused, and so are their tokens at Protect, from
+	// the moment the owner's rules change. nil means every user may use every server.
+	MayUse func(user, name string) bool
 	// Policy decides what happens after a correct password; "" means PolicyAsk.
 	Policy Policy
 	// Now is the clock for every expiry; nil means time.Now. Tests move it instead of sleeping.
@@ -61,6 +66,7 @@ type Server struct {
 	db        *bbolt.DB
 	origins   *Origins
 	resources func() []string
+	mayUse    func(user, name string) bool
 	now       func() time.Time
 	log       *slog.Logger
 	onSignIn  func()
@@ -124,6 +130,7 @@ func New(cfg Config) (*Server, error) {
 		db:                cfg.DB,
 		origins:           cfg.Origins,
 		resources:         cfg.Resources,
+		mayUse:            cfg.MayUse,
 		now:               cfg.Now,
 		log:               cfg.Logger,
 		onSignIn:          cfg.OnSignIn,

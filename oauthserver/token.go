@@ -291,6 +291,9 @@ func (s *Server) refresh(c *clientRecord, req tokenRequest) (*tokenResponse, *Er
 		if e != nil {
 			return e, nil
 		}
+		if !s.userMayUse(g.User, nameOfResource(audience)) {
+			return invalidGrant("the owner no longer shares this server with the user"), nil
+		}
 		if t.Child != nil {
 			// Its successor was never used: the client lost that response. Replace the
 			// successor, and keep it as a rotated-out token: if it shows up after all, two
