@@ -9,6 +9,15 @@
 // [App.Handler]; the guard in front of each MCP URL is built once per share and
 // again when the servers change (servers.go), never per request.
 //
+// Remote servers that sign in with OAuth are MCP Share's client side: the
+// owner signs in on this computer (remotesignin.go, with the go-sdk's auth
+// package; the browser comes back to the local listener, remotecallback.go),
+// the tokens live in the secret store in parts a keychain can hold
+// (remotegrant.go), the gateway's backends use and renew them through one
+// holder per server (remoteauth.go), and every token of a server is purged
+// when its URL or OAuth settings change. remoteprobe.go asks a URL whether it
+// wants a sign-in. Outbound requests follow app/egress.
+//
 // The GUI (app/ui) and the command line (cmd/mcpshare) drive an [App] through
 // its methods and observe it through [App.Subscribe]. The package never draws a
 // window and never reads from a terminal.
