@@ -516,3 +516,45 @@ func TestCallbackRefusesUnknownSignInsAndOtherHosts(t *testing.T) {
 		t.Fatalf("an unknown state: %d %s", code, body)
 	}
 }
+
+func TestImportBringsRemoteEntriesAndMcpRemoteWrappersInAsRemoteServers(t *testing.T) {
+	e := newRemoteEnv(t)
+	ctx := context.Background()
+	srv := mcp.NewServer(&mcp.Implementation{Name: "open", Version: "1"}, nil)
+	plain := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil))
+	defer plain.Close()
+	file := filepath.Join(t.TempDir(), "claude_desktop_config.json")
+	doc := fmt.Sprintf(`{"mcpServers": {
+		"direct": {"url": %q},
+		"wrapped": {"command": "npx", "args": ["-y", "mcp-remote", %q]},
+		"plain": {"url": %q}
+	}}`, e.upURL, e.upURL, plain.URL+"/mcp")
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.down.Import(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.SignIn, []string{"direct", "wrapped"}) || len(rep.Skipped) != 0 {
+		t.Fatalf("Import = %+v", rep)
+	}
+	servers, _ := e.down.Servers()
+	kinds := map[string]string{}
+	for _, s := range servers {
+		kinds[s.Config.Name] = fmt.Sprintf("%s oauth=%v %s", s.Config.Kind, s.Config.OAuth, s.Config.URL)
+	}
+	for name, want := range map[string]string{
+		"direct":  "remote oauth=true " + e.upURL,
+		"wrapped": "remote oauth=true " + e.upURL,
+		"plain":   "http oauth=false " + plain.URL + "/mcp",
+	} {
+		if kinds[name] != want {
+			t.Errorf("%s imported as %q, want %q", name, kinds[name], want)
+		}
+	}
+	b := &browser{t: t, user: e.up.user, password: e.up.password}
+	if _, err := e.down.SignIn(ctx, "wrapped", b.open); err != nil {
+		t.Fatalf("sign in to the imported mcp-remote server: %v", err)
+	}
+}
