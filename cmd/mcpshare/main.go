@@ -36,6 +36,8 @@ Usage:
   mcpshare client list|revoke            manage registered OAuth clients
   mcpshare server add|list|remove|enable|disable
                                          manage the shared MCP servers
+  mcpshare server login|logout NAME      sign in to (or forget) a remote server that uses OAuth
+  mcpshare doctor [URL]                  check the public URL the way ChatGPT and Claude reach it
   mcpshare import FILE                   import servers from Claude Desktop, Cursor or VS Code
   mcpshare ngrok set-token               store the ngrok authtoken (read from stdin)
 
