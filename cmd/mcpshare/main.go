@@ -106,6 +106,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.importFile(rest)
 	case "ngrok":
 		return c.ngrok(rest)
+	case "doctor":
+		return c.doctorCmd(rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -118,7 +120,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // isCommand tells whether s names a subcommand.
 func isCommand(s string) bool {
 	switch s {
-	case "serve", "user", "client", "server", "import", "ngrok", "help":
+	case "serve", "user", "client", "server", "import", "ngrok", "doctor", "help":
 		return true
 	}
 	return false
