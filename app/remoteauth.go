@@ -119,6 +119,23 @@ func (a *App) SignInsNeeded() []string {
 	return out
 }
 
+// SignInState says why the remote server name waits for the owner to sign
+// in (empty: it does not), and whether this run knows at all: it reads no
+// secret, so a server nobody used or looked at (RemoteSignIns) since the
+// start is not known yet.
+func (a *App) SignInState(name string) (why string, known bool) {
+	a.remote.mu.Lock()
+	defer a.remote.mu.Unlock()
+	if why := a.remote.needed[name]; why != "" {
+		return why, true
+	}
+	in, known := a.remote.signedIn[name]
+	if known && !in {
+		return "nobody has signed in to it yet", true
+	}
+	return "", known
+}
+
 // needSignIn records that only the owner can help server name now, and
 // tells the window, the tray and the log once.
 func (a *App) needSignIn(name, why string) {

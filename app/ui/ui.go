@@ -323,6 +323,7 @@ func (u *UI) onEvent(ev app.Event) {
 		case app.EventServers:
 			u.servers.refresh()
 			u.connect.refresh()
+			u.updateTray() // remote servers that wait for a sign-in
 		case app.EventWarning:
 			u.detailLabel.SetText(sentence(ev.Message))
 		}
@@ -514,14 +515,14 @@ func (u *UI) updateTray() {
 }
 
 func (u *UI) trayMenu() *fyne.Menu {
-	return TrayMenu(u.core.Status(), u.pending, TrayActions{
+	return WithSignIns(TrayMenu(u.core.Status(), u.pending, TrayActions{
 		Open:    u.Show,
 		Start:   func() { u.StartSharing(nil) },
 		Stop:    func() { u.StopSharing(nil) },
 		CopyURL: u.copyMCPURL,
 		Decide:  u.decide,
 		Quit:    u.quit,
-	})
+	}), u.core.SignInsNeeded(), u.signInRemote)
 }
 
 // menuText is what a menu shows: its labels, separators and disabled items.
