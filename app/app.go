@@ -97,6 +97,7 @@ type App struct {
 	enabled  []string // names of enabled servers, for the authorization server
 	share    *sharing // nil while stopped
 	status   Status
+	remote   remoteServers // sign-ins of remote servers (remoteauth.go)
 
 	// How long one tunnel attempt may take, and the first retry delay;
 	// constants but for tests.

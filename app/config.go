@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/mcpshare/mcpshare/app/egress"
 )
 
 // Kinds of shared server.
@@ -15,6 +17,9 @@ const (
 	KindBuiltin = "builtin" // the built-in read-only folder server (app/builtin)
 	KindStdio   = "stdio"   // a local command speaking MCP on stdin/stdout
 	KindHTTP    = "http"    // a local Streamable HTTP MCP server
+	// KindRemote is a Streamable HTTP MCP server anywhere (https, or http on
+	// this computer), that may sign in with OAuth (ServerConfig.OAuth).
+	KindRemote = "remote"
 )
 
 // BuiltinName is the name the built-in server gets on first run.
@@ -59,6 +64,13 @@ type ServerConfig struct {
 	// AuditArguments writes the full arguments of calls to the audit log
 	// instead of their digest.
 	AuditArguments bool `json:"audit_arguments,omitempty"`
+	// OAuth says a remote server signs in with OAuth: its tokens are kept in
+	// the secret store once the owner signed in (never here).
+	OAuth bool `json:"oauth,omitempty"`
+	// OAuthClientID is a client the owner registered at the server's
+	// authorization server and pasted; empty means MCP Share registers one
+	// itself. Its secret, if it has one, is in the secret store.
+	OAuthClientID string `json:"oauth_client_id,omitempty"`
 }
 
 // Isolation of a server's instances (ServerConfig.Isolation).
@@ -154,8 +166,15 @@ func (c *ServerConfig) Validate() error {
 		if !isLoopbackHost(u.Hostname()) {
 			return fmt.Errorf("%w: server %q: %q is not on this computer; only local (loopback) MCP servers can be shared", ErrInvalidConfig, c.Name, c.URL)
 		}
+	case KindRemote:
+		if err := egress.CheckURL(c.URL); err != nil {
+			return fmt.Errorf("%w: server %q: %v", ErrInvalidConfig, c.Name, err)
+		}
 	default:
 		return fmt.Errorf("%w: server %q: unknown kind %q", ErrInvalidConfig, c.Name, c.Kind)
+	}
+	if (c.OAuth || c.OAuthClientID != "") && c.Kind != KindRemote {
+		return fmt.Errorf("%w: server %q: only a remote server signs in with OAuth", ErrInvalidConfig, c.Name)
 	}
 	switch c.Isolation {
 	case "", IsolationUser, IsolationSession:

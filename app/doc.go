@@ -17,6 +17,15 @@
 // log of app/audit (auditlog.go); text from clients and servers is escaped
 // before the owner reads it (showtext.go).
 //
+// Remote servers that sign in with OAuth are MCP Share's client side: the
+// owner signs in on this computer (remotesignin.go, with the go-sdk's auth
+// package; the browser comes back to the local listener, remotecallback.go),
+// the tokens live in the secret store in parts a keychain can hold
+// (remotegrant.go), the gateway's backends use and renew them through one
+// holder per server (remoteauth.go), and every token of a server is purged
+// when its URL or OAuth settings change. remoteprobe.go asks a URL whether it
+// wants a sign-in. Outbound requests follow app/egress.
+//
 // The GUI (app/ui) and the command line (cmd/mcpshare) drive an [App] through
 // its methods and observe it through [App.Subscribe]. The package never draws a
 // window and never reads from a terminal.

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"time"
 )
 
 // maxImportFile bounds the size of a config file to import.
@@ -29,6 +30,9 @@ type Skipped struct {
 type ImportReport struct {
 	Imported []string
 	Skipped  []Skipped
+	// SignIn lists the imported servers that wait for the owner to sign in
+	// to them (remote servers with OAuth).
+	SignIn []string
 }
 
 // importEntry is one server entry as Claude Desktop, Cursor and VS Code write it.
@@ -118,6 +122,17 @@ func convertEntry(orig string, e importEntry) (ServerConfig, map[string]string, 
 		return ServerConfig{}, nil, "uses VS Code ${input:...} prompts; add it by hand with the values"
 	}
 	cfg := ServerConfig{Name: name, Enabled: true}
+	if remote, reason, ok := mcpRemoteURL(e); ok {
+		if reason != "" {
+			return ServerConfig{}, nil, reason
+		}
+		// mcp-remote signs in with OAuth: MCP Share does that itself now.
+		cfg.Kind, cfg.URL, cfg.OAuth = KindRemote, remote, true
+		if err := cfg.Validate(); err != nil {
+			return ServerConfig{}, nil, err.Error()
+		}
+		return cfg, nil, ""
+	}
 	switch {
 	case e.Command != "":
 		if e.Type != "" && e.Type != "stdio" {
@@ -129,13 +144,19 @@ func convertEntry(orig string, e importEntry) (ServerConfig, map[string]string, 
 			return ServerConfig{}, nil, "uses the old SSE transport; only Streamable HTTP servers can be shared"
 		}
 		u, err := url.Parse(e.URL)
-		if err != nil || !isLoopbackHost(u.Hostname()) {
-			return ServerConfig{}, nil, "is a remote server already; ChatGPT and Claude can reach it directly"
+		if err != nil {
+			return ServerConfig{}, nil, fmt.Sprintf("its url %q is not a URL", e.URL)
 		}
 		if len(e.Headers) > 0 {
-			return ServerConfig{}, nil, "needs custom HTTP headers, which the bridge does not send"
+			return ServerConfig{}, nil, "needs custom HTTP headers, which MCP Share does not send; add it by hand if it also signs in with OAuth"
 		}
-		cfg.Kind, cfg.URL = KindHTTP, e.URL
+		if isLoopbackHost(u.Hostname()) {
+			cfg.Kind, cfg.URL = KindHTTP, e.URL
+		} else {
+			// A remote entry without headers signs in with OAuth, or needs
+			// nothing: Import asks the server which.
+			cfg.Kind, cfg.URL, cfg.OAuth = KindRemote, e.URL, true
+		}
 	default:
 		return ServerConfig{}, nil, "has neither a command nor a url"
 	}
@@ -158,8 +179,71 @@ func convertEntry(orig string, e importEntry) (ServerConfig, map[string]string, 
 	return cfg, secrets, ""
 }
 
+// mcpRemoteURL recognizes an `npx mcp-remote URL` wrapper (any runner, any
+// version of the package) and returns its URL; reason says why such a
+// wrapper cannot be imported (headers it adds, the SSE transport).
+func mcpRemoteURL(e importEntry) (remote, reason string, ok bool) {
+	args := append([]string{e.Command}, e.Args...)
+	at := -1
+	for i, a := range args {
+		base := filepath.Base(a)
+		if base == "mcp-remote" || strings.HasPrefix(base, "mcp-remote@") {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return "", "", false
+	}
+	rest := args[at+1:]
+	for i, a := range rest {
+		switch {
+		case a == "--header":
+			return "", "runs mcp-remote with --header, which MCP Share does not send; add it by hand if it also signs in with OAuth", true
+		case a == "--transport" && i+1 < len(rest) && strings.HasPrefix(rest[i+1], "sse"):
+			return "", "runs mcp-remote over the old SSE transport; only Streamable HTTP servers can be shared", true
+		case remote == "" && (strings.HasPrefix(a, "https://") || strings.HasPrefix(a, "http://")):
+			remote = a
+		}
+	}
+	if remote == "" {
+		return "", "runs mcp-remote without a server URL", true
+	}
+	return remote, "", true
+}
+
+// importProbeTimeout bounds asking one imported URL whether it signs in.
+const importProbeTimeout = 10 * time.Second
+
+// settleURLServer asks an imported URL server whether it wants a sign-in:
+// one that does becomes a remote server with OAuth, one that does not a
+// local HTTP server (loopback) or a remote one without OAuth. A server
+// that does not answer now keeps what its entry suggests.
+func settleURLServer(ctx context.Context, cfg *ServerConfig) {
+	if cfg.Kind != KindHTTP && cfg.Kind != KindRemote {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, importProbeTimeout)
+	defer cancel()
+	p, err := probeRemote(ctx, cfg.URL)
+	if err != nil {
+		return
+	}
+	u, _ := url.Parse(cfg.URL)
+	switch {
+	case p.NeedsOAuth:
+		cfg.Kind, cfg.OAuth = KindRemote, true
+	case isLoopbackHost(u.Hostname()):
+		cfg.Kind, cfg.OAuth = KindHTTP, false
+	default:
+		cfg.Kind, cfg.OAuth = KindRemote, false
+	}
+}
+
 // Import adds the servers of a Claude Desktop, Cursor or VS Code config file.
-// A name that already exists is skipped, never overwritten.
+// A name that already exists is skipped, never overwritten. Servers given by
+// URL (or through mcp-remote) are asked whether they sign in; those that do
+// are listed in ImportReport.SignIn.
 func (a *App) Import(ctx context.Context, path string) (ImportReport, error) {
 	var rep ImportReport
 	f, err := os.Open(path)
@@ -179,6 +263,9 @@ func (a *App) Import(ctx context.Context, path string) (ImportReport, error) {
 	}
 	rep.Skipped = skipped
 	for _, cfg := range servers {
+		if _, err := a.cfg.server(cfg.Name); err != nil {
+			settleURLServer(ctx, &cfg)
+		}
 		err := a.AddServer(ctx, cfg, secretValues[cfg.Name])
 		switch {
 		case errors.Is(err, ErrServerExists):
@@ -187,6 +274,9 @@ func (a *App) Import(ctx context.Context, path string) (ImportReport, error) {
 			rep.Skipped = append(rep.Skipped, Skipped{cfg.Name, err.Error()})
 		default:
 			rep.Imported = append(rep.Imported, cfg.Name)
+			if cfg.OAuth {
+				rep.SignIn = append(rep.SignIn, cfg.Name)
+			}
 		}
 	}
 	return rep, nil

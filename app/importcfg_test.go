@@ -31,8 +31,20 @@ func TestParseImportFormats(t *testing.T) {
 				"local": {"url": "http://localhost:3000/mcp"},
 				"legacy": {"url": "http://127.0.0.1:3001/sse", "type": "sse"}
 			}}`,
-			wantServers: []string{"local"},
-			wantSkipped: []string{"legacy", "remote"},
+			wantServers: []string{"local", "remote"},
+			wantSkipped: []string{"legacy"},
+		},
+		{
+			name: "mcp-remote wrappers",
+			in: `{"mcpServers": {
+				"linear": {"command": "npx", "args": ["-y", "mcp-remote", "https://mcp.linear.app/mcp"]},
+				"pinned": {"command": "npx", "args": ["mcp-remote@0.1.29", "https://mcp.example.com/mcp", "9696"]},
+				"keyed": {"command": "npx", "args": ["mcp-remote", "https://api.example.com/mcp", "--header", "Authorization: Bearer ${KEY}"]},
+				"old": {"command": "npx", "args": ["mcp-remote", "https://sse.example.com/sse", "--transport", "sse-only"]},
+				"headed": {"url": "https://mcp.example.com/mcp", "headers": {"X-Key": "k"}}
+			}}`,
+			wantServers: []string{"linear", "pinned"},
+			wantSkipped: []string{"headed", "keyed", "old"},
 		},
 		{
 			name: "vs code mcp.json with comments, inputs and trailing commas",

@@ -52,6 +52,7 @@ func (a *App) Handler() http.Handler {
 	// would drop the Authorization header).
 	mux.HandleFunc("/mcp/{name}", a.serveMCP)
 	mux.HandleFunc("/mcp/{name}/", a.serveMCP)
+	mux.HandleFunc(CallbackPath, a.oauthCallback) // remote servers' sign-ins come back here
 	return a.forwardedClient(a.origins.Handler(mux))
 }
 
@@ -104,7 +105,7 @@ func specOf(c ServerConfig, revision int) gateway.ServerSpec {
 	return gateway.ServerSpec{
 		Name: c.Name, Kind: gateway.Kind(c.Kind),
 		Command: c.Command, Args: c.Args, Env: c.Env, SecretEnv: c.SecretEnv, Dir: c.Dir,
-		URL: c.URL, Root: c.Root, Isolation: gateway.Isolation(c.Isolation),
+		URL: c.URL, OAuth: c.OAuth, Root: c.Root, Isolation: gateway.Isolation(c.Isolation),
 		Revision: revision,
 	}
 }
@@ -125,6 +126,7 @@ func (a *App) newGateway() *gateway.Gateway {
 		Audit:           a.gov.record,
 		ApprovalTimeout: a.approvalTimeout(),
 		Logger:          a.log.With("part", "gateway"),
+		OAuth:           a.remoteOAuth,
 	})
 }
 
@@ -205,7 +207,14 @@ func (a *App) UpdateServer(ctx context.Context, cfg ServerConfig, secretValues m
 		}
 		a.mu.Unlock()
 	}
+	prev, err := a.cfg.server(cfg.Name)
+	if err != nil {
+		return err
+	}
 	if err := a.cfg.putServer(cfg, false); err != nil {
+		return err
+	}
+	if err := a.remoteChanged(ctx, prev, &cfg); err != nil {
 		return err
 	}
 	return a.serversChanged(fmt.Sprintf("server %q changed", cfg.Name))
@@ -240,6 +249,9 @@ func (a *App) RemoveServer(ctx context.Context, name string) error {
 		if err := a.secrets.Delete(ctx, secrets.EnvKey(name, k)); err != nil {
 			a.log.Warn("could not delete a secret of a removed server", "server", name, "key", k, "err", err)
 		}
+	}
+	if err := a.remoteChanged(ctx, cfg, nil); err != nil {
+		a.log.Warn("could not delete the sign-in of a removed server", "server", name, "err", err)
 	}
 	return a.serversChanged(fmt.Sprintf("server %q removed", name))
 }

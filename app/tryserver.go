@@ -25,6 +25,11 @@ func (a *App) TryServer(ctx context.Context, cfg ServerConfig, secretValues map[
 	if err := cfg.Validate(); err != nil {
 		return TryResult{}, err
 	}
+	if cfg.Kind == KindRemote {
+		ctx, cancel := context.WithTimeout(ctx, tryTimeout)
+		defer cancel()
+		return a.tryRemote(ctx, cfg)
+	}
 	if cfg.Kind != KindStdio && cfg.Kind != KindHTTP {
 		return TryResult{}, fmt.Errorf("%w: server %q: only commands and local URLs can be tried", ErrInvalidConfig, cfg.Name)
 	}

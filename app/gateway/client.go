@@ -100,6 +100,19 @@ func newBackendClient(p *pool) *mcp.Client {
 			return next(ctx, method, req)
 		}
 	})
+	// A remote server's refused token surfaces from the transport wrapped in
+	// the SDK's generic "rejected by transport": the client gets the
+	// sentence that says what to do instead.
+	c.AddSendingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			res, err := next(ctx, method, req)
+			var se *signInError
+			if err != nil && errors.As(err, &se) {
+				return nil, se
+			}
+			return res, err
+		}
+	})
 	return c
 }
 

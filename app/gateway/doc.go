@@ -21,7 +21,9 @@
 //
 // Back. A pool per (user, server) holds backends: go-sdk client sessions over
 // stdio (the process set up by app/childproc), Streamable HTTP to a loopback
-// URL, or memory (the built-in server of app/builtin). By default one backend
+// URL, Streamable HTTP to a remote server through app/egress (its origin
+// only), signed in with the tokens of Config.OAuth when it wants OAuth, or
+// memory (the built-in server of app/builtin). By default one backend
 // per user serves all of that user's sessions ([IsolationUser]);
 // [IsolationSession] gives each MCP session its own. A backend speaks the era
 // of the client that uses it (a server's tools behave as the era of their
@@ -67,7 +69,9 @@
 //
 // The gateway does not authenticate (oauthserver's guard in front of it sets
 // the go-sdk's auth.TokenInfo), check Host or Origin, read the keychain
-// (Config.Secret does), or store anything: a restart starts afresh.
+// (Config.Secret does), sign in to remote servers or keep their tokens
+// (Config.OAuth does; a client's token never goes past the guard), or store
+// anything: a restart starts afresh.
 //
 // Files: gateway.go (Gateway, Config, Limits, Status), spec.go (ServerSpec),
 // route.go (one URL: era dispatch, wire bounds), front.go (the per-user
@@ -77,6 +81,7 @@
 // paused calls), subscriptions.go, pool.go (backends of one user and server,
 // backoff), bounds.go (limits and eviction), backend.go (one client session
 // and its calls), client.go (the go-sdk client's handlers and the catalog),
-// transport.go (stdio, HTTP, memory), try.go (a server tried before it is
+// transport.go (stdio, HTTP, memory), remote.go (remote servers and their
+// sign-in errors), try.go (a server tried before it is
 // saved), env.go (a child's environment), logring.go (stderr lines).
 package gateway

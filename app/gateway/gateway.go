@@ -11,6 +11,10 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+
+	"github.com/mcpshare/mcpshare/app/egress"
 )
 
 // Defaults for the zero values of Limits.
@@ -118,6 +122,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock of idle times and backoff; nil means time.Now.
 	Now func() time.Time
+	// OAuth returns the OAuth handler of a remote server that signs in
+	// (ServerSpec.OAuth), called each time one of its backends starts. The
+	// handler gives the server's stored tokens and refreshes them; it opens
+	// no browser: when only the owner can help, its Authorize returns an
+	// error matching ErrSignInRequired.
+	OAuth func(ctx context.Context, server string) (auth.OAuthHandler, error)
+	// Network is how remote servers are reached; the zero value is the
+	// system's (tests route public-looking names to servers of their own).
+	Network egress.Network
 }
 
 // A Gateway serves the shared servers over MCP: a front per (user, URL)

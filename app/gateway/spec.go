@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/mcpshare/mcpshare/app/egress"
 )
 
 // Kind is how a shared server is reached.
@@ -17,6 +19,10 @@ const (
 	KindStdio   Kind = "stdio"   // a local command speaking MCP on stdin/stdout
 	KindHTTP    Kind = "http"    // a local Streamable HTTP MCP server (loopback URL)
 	KindBuiltin Kind = "builtin" // the built-in folder server (app/builtin), in memory
+	// KindRemote is a Streamable HTTP MCP server anywhere (https, or http on
+	// loopback), reached under app/egress's rules, that may sign in with
+	// OAuth (ServerSpec.OAuth).
+	KindRemote Kind = "remote"
 )
 
 // Isolation says which requests share one backend of a server.
@@ -48,8 +54,12 @@ type ServerSpec struct {
 	SecretEnv []string
 	Dir       string
 
-	// A local HTTP server: its Streamable HTTP endpoint on a loopback address.
+	// A local HTTP server: its Streamable HTTP endpoint on a loopback
+	// address. A remote server: its endpoint anywhere.
 	URL string
+	// OAuth says a remote server signs in with OAuth: Config.OAuth gives the
+	// handler that holds its tokens.
+	OAuth bool
 
 	// The built-in server: the folder it shares.
 	Root string
@@ -87,8 +97,15 @@ func (s ServerSpec) validate() error {
 		if s.Root == "" {
 			return fmt.Errorf("server %q: the built-in server needs a folder", s.Name)
 		}
+	case KindRemote:
+		if err := egress.CheckURL(s.URL); err != nil {
+			return fmt.Errorf("server %q: %w", s.Name, err)
+		}
 	default:
 		return fmt.Errorf("server %q: unknown kind %q", s.Name, s.Kind)
+	}
+	if s.OAuth && s.Kind != KindRemote {
+		return fmt.Errorf("server %q: only a remote server signs in with OAuth", s.Name)
 	}
 	switch s.Isolation {
 	case "", IsolationUser, IsolationSession:
@@ -103,7 +120,7 @@ func (s ServerSpec) equal(o ServerSpec) bool {
 	return s.Name == o.Name && s.Kind == o.Kind && s.Command == o.Command &&
 		slices.Equal(s.Args, o.Args) && maps.Equal(s.Env, o.Env) &&
 		slices.Equal(s.SecretEnv, o.SecretEnv) && s.Dir == o.Dir && s.URL == o.URL &&
-		s.Root == o.Root && s.isolation() == o.isolation() && s.Revision == o.Revision
+		s.OAuth == o.OAuth && s.Root == o.Root && s.isolation() == o.isolation() && s.Revision == o.Revision
 }
 
 // loopbackURL accepts only http(s) URLs on localhost or a loopback address,

@@ -37,6 +37,12 @@ func (p *pool) connect(ctx context.Context, b *backend) error {
 			return setupErrorf("server %q: %v", p.spec.Name, err)
 		}
 		t = &mcp.StreamableClientTransport{Endpoint: u.String(), HTTPClient: loopbackClient(), MaxRetries: 1}
+	case KindRemote:
+		rt, err := p.remoteTransport(ctx)
+		if err != nil {
+			return err
+		}
+		t = rt
 	case KindBuiltin:
 		ct, st := mcp.NewInMemoryTransports()
 		ss, err := p.builtinServer().Connect(ctx, st, nil)
@@ -66,6 +72,9 @@ func (p *pool) connect(ctx context.Context, b *backend) error {
 		if p.spec.Kind == KindHTTP {
 			u, _ := loopbackURL(p.spec.URL)
 			return fmt.Errorf("server %q at %s could not be reached: %v", p.spec.Name, shownURL(u), errors.Unwrap(err))
+		}
+		if p.spec.Kind == KindRemote {
+			return p.remoteError(err)
 		}
 		return fmt.Errorf("server %q could not start: %v", p.spec.Name, err)
 	}

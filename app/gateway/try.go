@@ -25,11 +25,17 @@ type TryResult struct {
 // button of a server that is not saved yet. secret reads its secret
 // variables.
 func Try(ctx context.Context, spec ServerSpec, secret func(ctx context.Context, server, key string) (string, error)) (TryResult, error) {
-	limits := Limits{}
+	return TryWith(ctx, spec, Config{Secret: secret})
+}
+
+// TryWith is Try with the gateway configured by cfg (its Secret, OAuth and
+// Network; its Limits follow ctx).
+func TryWith(ctx context.Context, spec ServerSpec, cfg Config) (TryResult, error) {
+	cfg.Limits = Limits{}
 	if d, ok := ctx.Deadline(); ok {
-		limits.StartTimeout = max(time.Until(d), time.Second)
+		cfg.Limits.StartTimeout = max(time.Until(d), time.Second)
 	}
-	g := New(Config{Secret: secret, Limits: limits})
+	g := New(cfg)
 	defer g.Close()
 	if err := g.SetServers([]ServerSpec{spec}); err != nil {
 		return TryResult{}, err

@@ -50,6 +50,7 @@ type connectTab struct {
 	copySecret *widget.Button
 	others     *fyne.Container // MCP URLs of the other shared servers
 	errLabel   *widget.Label
+	check      *connectCheck // Check connection (connectcheck.go)
 
 	info     app.ConnectInfo
 	revealed bool
@@ -82,6 +83,7 @@ func newConnectTab(u *UI) *connectTab {
 			container.NewHBox(buttons...), value)
 	}
 	rotate := widget.NewButtonWithIcon("New client secret…", theme.ViewRefreshIcon(), t.rotate)
+	t.check = newConnectCheck(u)
 	card := widget.NewCard("Connect ChatGPT or Claude", "Paste these values into the connector settings.",
 		container.NewVBox(
 			t.publicURL.content,
@@ -91,7 +93,8 @@ func newConnectTab(u *UI) *connectTab {
 			row("Client Secret", t.secret, t.reveal, t.copySecret),
 			t.others,
 			t.errLabel,
-			container.NewHBox(rotate),
+			container.NewHBox(rotate, t.check.button),
+			t.check.box,
 		))
 	steps := widget.NewRichTextFromMarkdown(connectSteps)
 	steps.Wrapping = fyne.TextWrapWord

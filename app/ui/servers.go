@@ -25,6 +25,8 @@ type serversTab struct {
 	content fyne.CanvasObject
 	list    *fyne.Container
 	shown   string // fingerprint of what list shows, to rebuild only on change
+
+	signInsLoading bool // remote servers' sign-ins are being read (remotesignin.go)
 }
 
 func newServersTab(u *UI) *serversTab {
@@ -47,7 +49,7 @@ func (t *serversTab) refresh() {
 		return
 	}
 	origin, _ := t.u.core.Origin()
-	fp := fmt.Sprintf("%s %+v", origin, list)
+	fp := fmt.Sprintf("%s %+v %v", origin, list, t.u.core.SignInsNeeded())
 	if fp == t.shown {
 		return
 	}
@@ -87,6 +89,7 @@ func (t *serversTab) card(s app.ServerStatus) fyne.CanvasObject {
 	}
 	rows = append(rows, widget.NewLabel(RulesLine(c)))
 	rulesBtn := widget.NewButtonWithIcon("Who and what…", theme.VisibilityIcon(), func() { t.editRules(c) })
+	rows = append(rows, t.remoteRows(c)...)
 	logBtn := widget.NewButtonWithIcon("Log", theme.ListIcon(), func() { t.showLog(c.Name) })
 	editBtn := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() { t.edit(&c) })
 	removeBtn := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() { t.remove(c.Name) })
@@ -144,6 +147,8 @@ func describe(c app.ServerConfig) string {
 		return "Command: " + commandLine(c.Command, c.Args)
 	case app.KindHTTP:
 		return "Local MCP server at " + c.URL
+	case app.KindRemote:
+		return describeRemote(c)
 	}
 	return c.Kind
 }
@@ -245,7 +250,7 @@ type serverForm struct {
 
 const (
 	kindCommand = "Command (runs a program on this computer)"
-	kindURL     = "Local URL (an MCP server already running here)"
+	kindURL     = "URL (an MCP server running here, or https on the internet)"
 )
 
 // edit opens the server form: adding when orig is nil.
@@ -291,7 +296,7 @@ func (t *serversTab) edit(orig *app.ServerConfig) *serverForm {
 		f.dir.SetText(orig.Dir)
 		f.url.SetText(orig.URL)
 		f.root.SetText(orig.Root)
-		if orig.Kind == app.KindHTTP {
+		if orig.Kind == app.KindHTTP || orig.Kind == app.KindRemote {
 			f.kind.SetSelected(kindURL)
 		}
 		keys := make([]string, 0, len(orig.Env))
@@ -439,7 +444,8 @@ func (f *serverForm) config() (c app.ServerConfig, values map[string]string, kee
 	}
 	c.Command, c.Args, c.Dir, c.URL = "", nil, "", ""
 	if f.kind.Selected == kindURL {
-		c.Kind, c.URL = app.KindHTTP, strings.TrimSpace(f.url.Text)
+		c.URL = strings.TrimSpace(f.url.Text)
+		urlServer(&c, f.orig)
 	} else {
 		c.Kind, c.Dir = app.KindStdio, strings.TrimSpace(f.dir.Text)
 		words, err := shlex.Split(f.command.Text)
@@ -492,6 +498,9 @@ func (f *serverForm) submit(reopen func()) {
 				return fmt.Errorf("read the saved value of %s: %w", k, err)
 			}
 			values[k] = v
+		}
+		if err := settleURL(ctx, u.core, &c, f.orig); err != nil {
+			return err
 		}
 		switch {
 		case f.orig == nil:

@@ -348,6 +348,7 @@ func (u *UI) onEvent(ev app.Event) {
 		case app.EventServers:
 			u.servers.refresh()
 			u.connect.refresh()
+			u.updateTray() // remote servers that wait for a sign-in
 		case app.EventWarning:
 			u.detailLabel.SetText(sentence(ev.Message))
 		}
@@ -542,7 +543,7 @@ func (u *UI) updateTray() {
 }
 
 func (u *UI) trayMenu() *fyne.Menu {
-	return TrayMenuWithCalls(u.core.Status(), u.pending, u.calls, TrayActions{
+	return WithSignIns(TrayMenuWithCalls(u.core.Status(), u.pending, u.calls, TrayActions{
 		DecideCall: func(id string, d app.CallDecision) { u.decideCall(id, d, viaTray) },
 		Open:       u.Show,
 		Start:      func() { u.StartSharing(nil) },
@@ -550,7 +551,7 @@ func (u *UI) trayMenu() *fyne.Menu {
 		CopyURL:    u.copyMCPURL,
 		Decide:     u.decide,
 		Quit:       u.quit,
-	})
+	}), u.core.SignInsNeeded(), u.signInRemote)
 }
 
 // menuText is what a menu shows: its labels, separators and disabled items.

@@ -642,8 +642,13 @@ func TestUserAndServerCommands(t *testing.T) {
 	if out, err := run("", "server", "add", "web", "--url", "http://127.0.0.1:3001/mcp"); err == nil || !strings.Contains(out, "already exists") {
 		t.Fatalf("a clashing name was not refused: %v\n%s", err, out)
 	}
-	if out, err := run("", "server", "add", "remote", "--url", "https://example.com/mcp"); err == nil {
-		t.Fatalf("a remote URL was accepted:\n%s", out)
+	// A remote URL is asked whether it signs in; one that cannot be reached
+	// is added only when told how (--oauth yes|no).
+	if out, err := run("", "server", "add", "remote", "--url", "https://example.invalid/mcp"); err == nil || !strings.Contains(out, "could not reach") {
+		t.Fatalf("an unreachable remote URL was added without asking: %v\n%s", err, out)
+	}
+	if out, err := run("", "server", "add", "plain", "--url", "http://example.com/mcp", "--oauth", "no"); err == nil {
+		t.Fatalf("plain http off this computer was accepted:\n%s", out)
 	}
 	if out, err := run("", "server", "disable", "web"); err != nil {
 		t.Fatalf("disable: %v\n%s", err, out)
@@ -663,7 +668,8 @@ func TestUserAndServerCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
-	for _, want := range []string{"imported  github", "imported  my-notes", "skipped   remote", "skipped   web", "2 imported, 2 skipped."} {
+	for _, want := range []string{"imported  github", "imported  my-notes", "imported  remote", "skipped   web", "3 imported, 1 skipped.",
+		"Server \"remote\" signs in with OAuth"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("import output lacks %q:\n%s", want, out)
 		}

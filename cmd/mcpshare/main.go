@@ -42,6 +42,8 @@ Usage:
   mcpshare server tools NAME [--allow T] [--ask T] [--hide T]
                                          list a server's tools with their state, or set them
   mcpshare audit [--follow]              the audit log: every call, sign-in and approval
+  mcpshare server login|logout NAME      sign in to (or forget) a remote server that uses OAuth
+  mcpshare doctor [URL]                  check the public URL the way ChatGPT and Claude reach it
   mcpshare import FILE                   import servers from Claude Desktop, Cursor or VS Code
   mcpshare ngrok set-token               store the ngrok authtoken (read from stdin)
 
@@ -112,6 +114,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.importFile(rest)
 	case "ngrok":
 		return c.ngrok(rest)
+	case "doctor":
+		return c.doctorCmd(rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -124,7 +128,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // isCommand tells whether s names a subcommand.
 func isCommand(s string) bool {
 	switch s {
-	case "serve", "user", "client", "server", "import", "ngrok", "help", "audit":
+	case "serve", "user", "client", "server", "import", "ngrok", "doctor", "help", "audit":
 		return true
 	}
 	return false

@@ -241,12 +241,16 @@ func (c *cli) client(args []string) int {
 
 func (c *cli) server(args []string) int {
 	if len(args) == 0 {
-		return c.usageErr("server: say add, list, remove, enable, disable, access or tools")
+		return c.usageErr("server: say add, list, remove, enable, disable, access, tools, login or logout")
 	}
 	if args[0] == "access" || args[0] == "tools" {
 		return c.serverRules(args)
 	}
+	if args[0] == "login" || args[0] == "logout" {
+		return c.serverLogin(args)
+	}
 	var co common
+	var ro remoteFlags
 	var env, secretEnv multiFlag
 	var cwd, url, isolation string
 	fs := c.flags("server "+args[0], &co)
@@ -254,7 +258,8 @@ func (c *cli) server(args []string) int {
 		fs.Var(&env, "env", "environment variable K=V for the command (repeatable)")
 		fs.Var(&secretEnv, "secret-env", "environment variable K=V whose value is kept in the keychain (repeatable)")
 		fs.StringVar(&cwd, "cwd", "", "working directory of the command")
-		fs.StringVar(&url, "url", "", "URL of a local Streamable HTTP MCP server, instead of a command")
+		fs.StringVar(&url, "url", "", "URL of a Streamable HTTP MCP server (local, or https anywhere), instead of a command")
+		ro.register(fs)
 		fs.StringVar(&isolation, "isolation", app.IsolationUser, "user: one instance per user, shared by all their sessions; session: one per MCP session (for servers that keep per-conversation state)")
 	}
 	pos, rest, code, ok := parseArgs(fs, args[1:])
@@ -268,7 +273,7 @@ func (c *cli) server(args []string) int {
 		}
 	case "add":
 		if len(pos) != 1 || (url == "") == (len(rest) == 0) {
-			return c.usageErr("usage: mcpshare server add NAME [--env K=V]... [--secret-env K=V]... [--cwd DIR] [--isolation user|session] -- COMMAND ARGS...\n   or: mcpshare server add NAME --url http://127.0.0.1:PORT/mcp")
+			return c.usageErr("usage: mcpshare server add NAME [--env K=V]... [--secret-env K=V]... [--cwd DIR] [--isolation user|session] -- COMMAND ARGS...\n   or: mcpshare server add NAME --url URL [--oauth auto|yes|no] [--oauth-client-id ID [--oauth-client-secret-stdin]]")
 		}
 	case "remove", "enable", "disable":
 		if len(pos) != 1 {
@@ -276,6 +281,11 @@ func (c *cli) server(args []string) int {
 		}
 	default:
 		return c.usageErr("server: unknown subcommand %q (add, list, remove, enable, disable)", args[0])
+	}
+	if args[0] == "add" && url != "" {
+		if code, ok := ro.readSecret(c); !ok {
+			return code
+		}
 	}
 	a, err := c.open(&co, app.Options{})
 	if err != nil {
@@ -291,15 +301,19 @@ func (c *cli) server(args []string) int {
 			return c.fail(err)
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tKIND\tENABLED\tTARGET")
+		signIns := c.signInColumn(ctx, a)
+		fmt.Fprintln(tw, "NAME\tKIND\tENABLED\tTARGET\tSIGN-IN")
 		for _, s := range servers {
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", s.Config.Name, s.Config.Kind, s.Config.Enabled, target(s.Config))
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", s.Config.Name, s.Config.Kind, s.Config.Enabled, target(s.Config), signIns(s.Config.Name))
 		}
 		tw.Flush()
 	case "add":
 		cfg := app.ServerConfig{Name: pos[0], Enabled: true, Isolation: isolation}
 		if url != "" {
-			cfg.Kind, cfg.URL = app.KindHTTP, url
+			cfg.URL = url
+			if err := c.settleURL(ctx, a, &cfg, ro); err != nil {
+				return c.fail(err)
+			}
 		} else {
 			cfg.Kind, cfg.Command, cfg.Args = app.KindStdio, rest[0], rest[1:]
 		}
@@ -332,6 +346,9 @@ func (c *cli) server(args []string) int {
 			return c.fail(err)
 		}
 		fmt.Fprintf(c.stdout, "Added server %q: shared at /mcp/%s.\n", cfg.Name, cfg.Name)
+		if err := c.addedRemote(ctx, a, cfg, ro); err != nil {
+			return c.fail(err)
+		}
 	case "remove":
 		if err := a.RemoveServer(ctx, pos[0]); err != nil {
 			return c.fail(err)
@@ -350,7 +367,7 @@ func target(c app.ServerConfig) string {
 	switch c.Kind {
 	case app.KindBuiltin:
 		return c.Root
-	case app.KindHTTP:
+	case app.KindHTTP, app.KindRemote:
 		return c.URL
 	default:
 		return strings.Join(append([]string{c.Command}, c.Args...), " ")
@@ -390,6 +407,9 @@ func (c *cli) importFile(args []string) int {
 		fmt.Fprintf(c.stdout, "skipped   %s: %s\n", s.Name, s.Reason)
 	}
 	fmt.Fprintf(c.stdout, "%d imported, %d skipped.\n", len(rep.Imported), len(rep.Skipped))
+	for _, n := range rep.SignIn {
+		fmt.Fprintf(c.stdout, "Server %q signs in with OAuth: sign in with `mcpshare server login %s`.\n", n, n)
+	}
 	return exitOK
 }
 

@@ -107,6 +107,7 @@ func (c *cli) serve(args []string) int {
 		}
 	})
 	defer cancel()
+	defer c.promptSignIns(a)() // remote servers that wait for the owner's sign-in
 
 	// Ctrl+C or SIGTERM while starting is a normal stop, not a failure.
 	stopped := func() int {
