@@ -107,7 +107,7 @@ func (n *notifications) listen(signals <-chan *dbus.Signal) {
 func (n *notifications) show(si oauthserver.SignIn, label string) error {
 	var actions []string
 	body := fmt.Sprintf("%s wants to use %s through %s (from %s). Approve only a sign-in you started yourself.",
-		si.User, serverName(si.Resource), si.ClientName, si.RemoteAddr)
+		si.User, si.ServerLabel(), si.ClientName, si.RemoteAddr)
 	if n.buttons {
 		actions = []string{actionOpen, "Open MCP Share", actionApprove, "Approve", actionDeny, "Deny"}
 	} else {

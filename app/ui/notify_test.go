@@ -29,7 +29,7 @@ func TestNotificationButtonsAnswerTheSignIn(t *testing.T) {
 	}
 	n := shown[0]
 	if strings.Join(n.Actions, ",") != "default,Open MCP Share,approve,Approve,deny,Deny" ||
-		!strings.Contains(n.Summary, h.user+" · Notes app · 127.0.0.1") || !strings.Contains(n.Body, "files") {
+		!strings.Contains(n.Summary, h.user+" · Notes app · 127.0.0.1") || !strings.Contains(n.Body, "wants to use files through Notes app") {
 		t.Errorf("notification %+v: want Approve and Deny and who, through what, from where, to which server", n)
 	}
 

@@ -188,7 +188,7 @@ func serverLog(core *app.App, name string) string {
 	b.WriteString("Sign-ins:\n")
 	n := 0
 	for _, si := range core.Auth().RecentSignIns() {
-		if serverName(si.Resource) != name {
+		if si.ServerLabel() != name {
 			continue
 		}
 		n++

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"path"
 	"runtime"
 	"strings"
 
@@ -144,14 +143,6 @@ func shortReason(err error) string {
 		s = string(r[:59]) + "…"
 	}
 	return s
-}
-
-// serverName is the last path element of a resource URL (".../mcp/files" -> "files").
-func serverName(resource string) string {
-	if resource == "" {
-		return "?"
-	}
-	return path.Base(resource)
 }
 
 // TrayAvailable tells whether a system tray can be used: on Linux and the
