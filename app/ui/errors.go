@@ -17,6 +17,7 @@ var advice = []struct {
 	{app.ErrAlreadyRunning, "Look for its window or its icon in the system tray and use that one."},
 	{app.ErrPortInUse, "Another program listens on that port. Choose another port in Settings, save, and start sharing again."},
 	{secrets.ErrUnavailable, "The system keychain is not available, so MCP Share cannot keep its secrets there. Unlock or install a keychain (on Linux: GNOME Keyring or KWallet), or start MCP Share with --secrets file to keep them in a private file in its config folder."},
+	{secrets.ErrTooLong, "The system keychain cannot hold a secret this long. Keep the value in a file and give the server the file's path instead, or start MCP Share with --secrets file to keep its secrets in a private file in its config folder."},
 	{app.ErrNgrokToken, "No ngrok authtoken is saved. Copy yours from dashboard.ngrok.com/get-started/your-authtoken, paste it in Settings, save, and start sharing again."},
 	{tunnel.ErrNoAuthtoken, "No ngrok authtoken is saved. Copy yours from dashboard.ngrok.com/get-started/your-authtoken, paste it in Settings, save, and start sharing again."},
 	{tunnel.ErrAuthtokenRejected, "ngrok rejected the authtoken. Copy it again from dashboard.ngrok.com/get-started/your-authtoken, paste it in Settings, save, and start sharing again."},

@@ -147,6 +147,7 @@ func TestExplain(t *testing.T) {
 		{fmt.Errorf("open: %w", app.ErrAlreadyRunning), "already running"},
 		{fmt.Errorf("%w: 127.0.0.1:8765", app.ErrPortInUse), "Choose another port in Settings"},
 		{fmt.Errorf("keychain: %w", secrets.ErrUnavailable), "--secrets file"},
+		{fmt.Errorf("keychain: set %q: %w", "server-env/big/TOKEN", secrets.ErrTooLong), "the file's path"},
 		{app.ErrNgrokToken, "paste it in Settings"},
 		{fmt.Errorf("public URL: %w", tunnel.ErrNoAuthtoken), "paste it in Settings"},
 		{fmt.Errorf("public URL: %w", tunnel.ErrAuthtokenRejected), "ngrok rejected the authtoken"},
