@@ -40,6 +40,7 @@ type authRequest struct {
 	WaitKey  string
 	Decision string    // "" until a password was accepted under PolicyAsk/Once
 	Deadline time.Time // when the sign-in waiting for approval expires
+	seq      uint64    // order of arrival, for eviction (clocks may tie)
 }
 
 // redirectHost is the host[:port] the sign-in returns to, as shown (displayHost).
@@ -203,7 +204,7 @@ func (s *Server) keepRequest(req *authRequest) bool {
 	evictOldest := func(match func(*authRequest) bool) bool {
 		var oldest *authRequest
 		for _, r := range s.requests {
-			if r.User == "" && match(r) && (oldest == nil || r.Expires.Before(oldest.Expires)) {
+			if r.User == "" && match(r) && (oldest == nil || r.seq < oldest.seq) {
 				oldest = r
 			}
 		}
@@ -226,6 +227,8 @@ func (s *Server) keepRequest(req *authRequest) bool {
 			return false
 		}
 	}
+	s.requestSeq++
+	req.seq = s.requestSeq
 	s.requests[req.ID] = req
 	return true
 }

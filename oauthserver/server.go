@@ -80,6 +80,7 @@ type Server struct {
 	mu                sync.Mutex
 	policy            Policy
 	requests          map[string]*authRequest
+	requestSeq        uint64                     // the last authRequest.seq given, under mu
 	finished          map[string]finishedRequest // by request id, for AuthRequestTTL
 	signIns           map[string]*signIn         // pending, by id
 	recent            []SignIn                   // decided, newest last; kept in bucketSignIns too
