@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"golang.org/x/oauth2"
 
+	"github.com/mcpshare/mcpshare/app/egress"
 	"github.com/mcpshare/mcpshare/oauthserver/oauthtest"
 )
 
@@ -263,7 +264,7 @@ func TestCIMDRefusals(t *testing.T) {
 		})
 	}
 	for _, d := range w.dials() {
-		if ap := netip.MustParseAddrPort(d); !publicAddr(ap.Addr()) {
+		if ap := netip.MustParseAddrPort(d); !egress.PublicAddr(ap.Addr()) {
 			t.Errorf("the fetcher dialed %s", d)
 		}
 	}
@@ -493,22 +494,6 @@ func TestCIMDAssertionIssuerAudienceAndInlineKeys(t *testing.T) {
 	st, out, _ := e.token(t, assertionForm(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"https://app.example/cb"}, "code_verifier": {v}}, a), nil)
 	if st != 200 {
 		t.Fatalf("token: %d %v", st, out)
-	}
-}
-
-func TestPublicAddr(t *testing.T) {
-	for addr, want := range map[string]bool{
-		"93.184.215.14": true, "8.8.8.8": true, "2606:4700::1111": true,
-		"127.0.0.1": false, "10.1.2.3": false, "172.16.0.1": false, "192.168.1.1": false, "100.64.0.1": false,
-		"169.254.169.254": false, "0.0.0.0": false, "255.255.255.255": false, "224.0.0.1": false, "240.1.1.1": false,
-		"192.0.2.1": false, "198.51.100.1": false, "203.0.113.1": false, "198.18.0.1": false, "192.0.0.8": false,
-		"::1": false, "::": false, "::ffff:8.8.8.8": false, "64:ff9b::808:808": false, "2002:808:808::1": false,
-		"2001:db8::1": false, "fc00::1": false, "fd12::1": false, "fe80::1": false, "ff02::1": false, "2001::1": false,
-		"100::1": false, "fec0::1": false, "3fff::1": false,
-	} {
-		if got := publicAddr(netip.MustParseAddr(addr)); got != want {
-			t.Errorf("publicAddr(%s) = %v, want %v", addr, got, want)
-		}
 	}
 }
 

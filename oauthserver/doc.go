@@ -21,7 +21,8 @@
 //   - cimd.go: clients known by a client ID metadata document (an https client_id): the URL
 //     rules, the document rules, and their listing once they obtain tokens.
 //   - fetch.go, doccache.go: the fetcher of those documents and key sets (public addresses
-//     only, the connection pinned to the checked address, no redirects, small and quick) and
+//     only, as app/egress.PublicAddr rules them for the app's own outbound requests too; the
+//     connection pinned to the checked address, no redirects, small and quick) and
 //     their cache (Cache-Control within bounds, failures briefly, stale copies on failure).
 //   - assertion.go: private_key_jwt (RFC 7523) for document clients, with go-jose.
 //   - display.go: what a person sees of a client: safe text, xn-- hosts, unverified names.

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcpshare/mcpshare/app/egress"
 )
 
 // FetchOptions configure how client metadata documents and their key sets are fetched from
@@ -98,7 +100,7 @@ func (f *fetcher) dialChecked(ctx context.Context, network, address string) (net
 		addrs[i] = ip.Unmap()
 	}
 	for _, ip := range addrs {
-		if !publicAddr(ip) {
+		if !egress.PublicAddr(ip) {
 			return nil, fmt.Errorf("%w: %s resolves to %s, which is not a public address", ErrFetch, host, ip)
 		}
 	}
@@ -119,46 +121,6 @@ func portNumber(s string) uint16 {
 		return 443
 	}
 	return uint16(n)
-}
-
-// specialPrefixes are the address ranges that are not the public internet (the IANA
-// special-purpose address registries, RFC 6890 and its updates), beyond what netip's
-// predicates cover.
-var specialPrefixes = func() []netip.Prefix {
-	var list []netip.Prefix
-	for _, s := range []string{
-		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24",
-		"192.52.193.0/24", "192.88.99.0/24", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24",
-		"203.0.113.0/24", "240.0.0.0/4", // 255.255.255.255 included
-		"64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16",
-		"3fff::/20", "5f00::/16",
-	} {
-		list = append(list, netip.MustParsePrefix(s))
-	}
-	return list
-}()
-
-// publicAddr reports whether ip is an address on the public internet: not loopback,
-// private, link-local, CGNAT, multicast, unspecified, documentation, benchmarking or any
-// other special range; IPv4-mapped, NAT64 and 6to4 IPv6 addresses are refused outright (they
-// can lead to any IPv4 address), and IPv6 must be global unicast (2000::/3).
-func publicAddr(ip netip.Addr) bool {
-	if !ip.IsValid() || ip.Zone() != "" || ip.Is4In6() {
-		return false
-	}
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
-		return false
-	}
-	if ip.Is6() && !netip.MustParsePrefix("2000::/3").Contains(ip) {
-		return false
-	}
-	for _, p := range specialPrefixes {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
 }
 
 // fetched is a document as it came back.

@@ -17,5 +17,7 @@
 //
 // The package does not decide which origins a server may name (the caller
 // builds the allowlist from the configuration and the metadata it checked),
-// does not authenticate, and does not retry.
+// does not authenticate, and does not retry. It imports nothing of MCP
+// Share: oauthserver's fetcher of client metadata documents uses its
+// PublicAddr, so one rule says what is public.
 package egress
