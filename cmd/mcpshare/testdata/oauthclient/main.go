@@ -6,9 +6,9 @@
 // as a user of MCP Share would: a go-sdk client signed in to MCP Share's
 // own authorization server lists the tools and calls the first.
 //
-// When a call needs more than the sign-in gave (the server's 403
-// insufficient_scope), MCP Share asks the owner to sign in again; the
-// command does, once, and calls again.
+// When MCP Share asks the owner to sign in again (a call that needs more
+// than the sign-in gave, the server's 403 insufficient_scope; a token the
+// server stopped taking), the command does, once, and tries again.
 //
 // MCP_CONFORMANCE_CONTEXT may give a pre-registered client (client_id,
 // client_secret); MCP_CONFORMANCE_PROTOCOL_VERSION the protocol version the
@@ -104,7 +104,24 @@ func run() error {
 	}
 	fmt.Printf("signed in: %s, tools %v\n", res.Server, res.Tools)
 
-	cs, err := connectGateway(ctx, a.MCPURL(serverName), user, password)
+	// The owner signs in again when MCP Share asks, once.
+	for again := false; ; again = true {
+		err := useThroughGateway(ctx, a.MCPURL(serverName), user, password)
+		why, _ := a.SignInState(serverName)
+		if err == nil || why == "" || again {
+			return err
+		}
+		fmt.Printf("MCP Share asks for a new sign-in: %s\n", why)
+		if _, err := a.SignIn(ctx, serverName, followRedirects); err != nil {
+			return fmt.Errorf("sign in again: %w", err)
+		}
+	}
+}
+
+// useThroughGateway lists the tools at mcpURL as MCP Share's user and calls
+// the first.
+func useThroughGateway(ctx context.Context, mcpURL, user, password string) error {
+	cs, err := connectGateway(ctx, mcpURL, user, password)
 	if err != nil {
 		return fmt.Errorf("connect to MCP Share's gateway: %w", err)
 	}
@@ -118,19 +135,7 @@ func run() error {
 		return nil
 	}
 	name := tools.Tools[0].Name
-	call := func() (*mcp.CallToolResult, error) {
-		return cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: map[string]any{}})
-	}
-	out, err := call()
-	if err == nil && out.IsError {
-		if why, _ := a.SignInState(serverName); why != "" {
-			fmt.Printf("the call needs a new sign-in: %s\n", why)
-			if _, err := a.SignIn(ctx, serverName, followRedirects); err != nil {
-				return fmt.Errorf("sign in again: %w", err)
-			}
-			out, err = call()
-		}
-	}
+	out, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: map[string]any{}})
 	if err != nil {
 		return fmt.Errorf("call %s through the gateway: %w", name, err)
 	}
