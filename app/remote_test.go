@@ -558,3 +558,56 @@ func TestImportBringsRemoteEntriesAndMcpRemoteWrappersInAsRemoteServers(t *testi
 		t.Fatalf("sign in to the imported mcp-remote server: %v", err)
 	}
 }
+
+// TestProbeFindsTheSignInBehindAnAnonymousInitializeOrAnotherEra: a server
+// that lets anyone initialize but wants a sign-in for the rest, and a
+// stateless 2026-07-28 server that refuses an initialize as a request of
+// another era, both want OAuth (as the conformance suite's step-up
+// scenarios' servers do).
+func TestProbeFindsTheSignInBehindAnAnonymousInitializeOrAnotherEra(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		initialize int // the answer to an anonymous initialize
+	}{
+		{"initialize open", http.StatusOK},
+		{"stateless", http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var srv *httptest.Server
+			srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				switch r.URL.Path {
+				case "/.well-known/oauth-protected-resource/mcp":
+					json.NewEncoder(w).Encode(map[string]any{"resource": srv.URL + "/mcp", "authorization_servers": []string{srv.URL}})
+					return
+				case "/.well-known/oauth-authorization-server":
+					json.NewEncoder(w).Encode(map[string]any{
+						"issuer": srv.URL, "authorization_endpoint": srv.URL + "/authorize", "token_endpoint": srv.URL + "/token",
+						"registration_endpoint": srv.URL + "/register", "code_challenge_methods_supported": []string{"S256"},
+					})
+					return
+				}
+				body, _ := io.ReadAll(r.Body)
+				if strings.Contains(string(body), `"initialize"`) {
+					w.Header().Set("Mcp-Session-Id", "s1")
+					w.WriteHeader(tc.initialize)
+					return
+				}
+				if r.Method == http.MethodDelete {
+					return
+				}
+				w.Header().Set("WWW-Authenticate", `Bearer scope="mcp:basic", resource_metadata="`+srv.URL+`/.well-known/oauth-protected-resource/mcp"`)
+				w.WriteHeader(http.StatusUnauthorized)
+			}))
+			defer srv.Close()
+			a := openTestApp(t, app.Options{})
+			p, err := a.ProbeRemote(context.Background(), srv.URL+"/mcp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.NeedsOAuth || p.Issuer != srv.URL || !slices.Equal(p.Scopes, []string{"mcp:basic"}) || !p.Registration {
+				t.Fatalf("ProbeRemote = %+v", p)
+			}
+		})
+	}
+}

@@ -42,7 +42,10 @@ type remoteServers struct {
 	holders  map[string]*tokenHolder
 	needed   map[string]string // server -> why the owner must sign in
 	signedIn map[string]bool   // server -> a grant is stored, as last seen
-	pending  map[string]chan callbackResult
+	// stepUp holds the scopes a server asked for beyond its grant (a 403
+	// insufficient_scope), for the next sign-in to ask for too.
+	stepUp  map[string][]string
+	pending map[string]chan callbackResult
 }
 
 // RemoteSignIn is the sign-in of a remote server that wants OAuth, as the
@@ -155,10 +158,45 @@ func (a *App) needSignIn(name, why string) {
 	a.events.emit(EventServers, msg)
 }
 
+// wantScopes records scopes server name asked for beyond its grant.
+func (a *App) wantScopes(name string, scopes []string) {
+	a.remote.mu.Lock()
+	defer a.remote.mu.Unlock()
+	if a.remote.stepUp == nil {
+		a.remote.stepUp = map[string][]string{}
+	}
+	a.remote.stepUp[name] = unionScopes(a.remote.stepUp[name], scopes)
+}
+
+// scopesToAsk are the scopes a sign-in to server name asks for besides
+// those the server names before anyone signed in: what the last grant
+// had, and what the server asked for beyond it.
+func (a *App) scopesToAsk(ctx context.Context, c ServerConfig) []string {
+	var prev []string
+	if g, err := a.loadGrant(ctx, c); err == nil && g != nil {
+		prev = g.Scopes
+	}
+	a.remote.mu.Lock()
+	defer a.remote.mu.Unlock()
+	return unionScopes(prev, a.remote.stepUp[c.Name])
+}
+
+// unionScopes is a followed by the scopes of b it lacks.
+func unionScopes(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // signedIn records a fresh grant of server name.
 func (a *App) signedIn(name string, g *remoteGrant) {
 	a.remote.mu.Lock()
 	delete(a.remote.needed, name)
+	delete(a.remote.stepUp, name)
 	if a.remote.signedIn == nil {
 		a.remote.signedIn = map[string]bool{}
 	}
@@ -177,6 +215,7 @@ func (a *App) forgetRemote(name string) {
 	delete(a.remote.holders, name)
 	delete(a.remote.needed, name)
 	delete(a.remote.signedIn, name)
+	delete(a.remote.stepUp, name)
 }
 
 // remoteOAuth is the gateway's Config.OAuth: the token holder of server.
@@ -318,6 +357,7 @@ func (h *tokenHolder) Authorize(ctx context.Context, req *http.Request, resp *ht
 			return nil // as the go-sdk does: the retry meets the 403 itself
 		}
 		scope := bearerParam(challenges, "scope")
+		h.a.wantScopes(h.cfg.Name, strings.Fields(scope))
 		h.a.needSignIn(h.cfg.Name, fmt.Sprintf("it asks for more access (%s) than the sign-in gave", scope))
 		return gateway.ErrSignInRequired
 	}

@@ -70,34 +70,18 @@ func probeRemote(ctx context.Context, rawURL string) (*probe, error) {
 		return egress.Client(egress.Options{Allow: p.origins, Timeout: oauthTimeout, MaxBody: maxOAuthBody})
 	}
 
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcpshare","version":"` + gateway.Version + `"}}}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, strings.NewReader(body))
+	req, resp, err := anonymousChallenge(ctx, client, rawURL)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
-	resp, err := client().Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("could not reach %s: %w", shown(rawURL), err)
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxOAuthBody))
-	resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized:
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		endSession(ctx, client(), rawURL, resp.Header.Get("Mcp-Session-Id"))
+	if resp == nil {
 		return p, nil // serves without a sign-in
-	default:
-		return nil, fmt.Errorf("%s answered an MCP initialize with %s; is it the URL of an MCP server's Streamable HTTP endpoint?", shown(rawURL), resp.Status)
 	}
 	challenges, err := oauthex.ParseWWWAuthenticate(resp.Header.Values("WWW-Authenticate"))
 	if err != nil || !slices.ContainsFunc(challenges, func(c oauthex.Challenge) bool { return c.Scheme == "bearer" }) {
 		return nil, fmt.Errorf("%w: %s answered 401 without a Bearer challenge; it wants a sign-in MCP Share does not speak (only OAuth)", ErrRemoteDiscovery, shown(rawURL))
 	}
 	p.NeedsOAuth = true
-	resp.Body = io.NopCloser(bytes.NewReader(nil))
 	p.req, p.resp = req, resp
 	if s := bearerParam(challenges, "scope"); s != "" {
 		p.Scopes = strings.Fields(s)
@@ -147,6 +131,75 @@ func (p *probe) allow(rawURL string) {
 		p.origins = append(p.origins, o)
 	}
 }
+
+// anonymousChallenge asks the server what a client that has not signed in
+// gets: an initialize; when that is answered, the initialized notification
+// and a tools/list in its session (some servers let anyone initialize and
+// want a sign-in for everything else); when the initialize is refused as a
+// request of another era, a 2026-07-28 server/discover. It returns the
+// request and the 401 that answered it (with its body drained), or nil, nil
+// when the server serves without a sign-in.
+func anonymousChallenge(ctx context.Context, client func() *http.Client, rawURL string) (*http.Request, *http.Response, error) {
+	post := func(version, session, body string) (*http.Request, *http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, strings.NewReader(body))
+		if err != nil {
+			return nil, nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("MCP-Protocol-Version", version)
+		if session != "" {
+			req.Header.Set("Mcp-Session-Id", session)
+		}
+		resp, err := client().Do(req)
+		if err != nil {
+			return nil, nil, fmt.Errorf("could not reach %s: %w", shown(rawURL), err)
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxOAuthBody))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(nil))
+		return req, resp, nil
+	}
+	clientInfo := `{"name":"mcpshare","version":"` + gateway.Version + `"}`
+	req, resp, err := post(probeVersion, "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"`+probeVersion+`","capabilities":{},"clientInfo":`+clientInfo+`}}`)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case resp.StatusCode == http.StatusUnauthorized:
+		return req, resp, nil
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		session := resp.Header.Get("Mcp-Session-Id")
+		defer endSession(ctx, client(), rawURL, session)
+		for _, body := range []string{`{"jsonrpc":"2.0","method":"notifications/initialized"}`, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`} {
+			req, resp, err := post(probeVersion, session, body)
+			if err != nil || resp.StatusCode == http.StatusUnauthorized {
+				return req, resp, err
+			}
+		}
+		return nil, nil, nil
+	case resp.StatusCode == http.StatusBadRequest:
+		first := resp.Status
+		req, resp, err := post(modernProbeVersion, "", `{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{`+
+			`"io.modelcontextprotocol/protocolVersion":"`+modernProbeVersion+`","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":`+clientInfo+`}}}`)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case resp.StatusCode == http.StatusUnauthorized:
+			return req, resp, nil
+		case resp.StatusCode >= 200 && resp.StatusCode < 300:
+			return nil, nil, nil
+		}
+		return nil, nil, fmt.Errorf("%s answered an MCP initialize with %s and a server/discover with %s; is it the URL of an MCP server's Streamable HTTP endpoint?", shown(rawURL), first, resp.Status)
+	}
+	return nil, nil, fmt.Errorf("%s answered an MCP initialize with %s; is it the URL of an MCP server's Streamable HTTP endpoint?", shown(rawURL), resp.Status)
+}
+
+// The versions of the probe's requests: the newest of the session era, and
+// the first stateless one.
+const (
+	probeVersion       = "2025-11-25"
+	modernProbeVersion = "2026-07-28"
+)
 
 // resourceMetadata finds the server's protected resource metadata where
 // the MCP specification says clients look (the challenge's URL, then the

@@ -70,8 +70,12 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 	}
 	defer stop()
 
+	// A sign-in again keeps what the last one had and adds what the server
+	// asked for since (SEP-2350: the union, not only the new challenge).
+	also := a.scopesToAsk(ctx, c)
 	var captured *remoteGrant
 	cfg := &auth.AuthorizationCodeHandlerConfig{
+		ScopeFilter: func(discovered []string) []string { return unionScopes(discovered, also) },
 		RedirectURL:              redirect,
 		AuthorizationCodeFetcher: a.codeFetcher(open),
 		RequestRefreshToken:      true,

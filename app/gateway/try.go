@@ -41,7 +41,11 @@ func TryWith(ctx context.Context, spec ServerSpec, cfg Config) (TryResult, error
 		return TryResult{}, err
 	}
 	p := g.pool("", spec.Name)
-	b, err := p.acquire(ctx, sharedKey, false)
+	// A remote server may speak only 2026-07-28 (stateless servers need no
+	// sessions): its try asks in that era, which falls back to initialize
+	// for servers of the session era. Local servers keep the handshake they
+	// have always been tried with.
+	b, err := p.acquire(ctx, sharedKey, spec.Kind == KindRemote)
 	var res TryResult
 	if err == nil {
 		if info := b.cs.InitializeResult().ServerInfo; info != nil {
