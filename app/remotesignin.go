@@ -75,7 +75,7 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 	also := a.scopesToAsk(ctx, c)
 	var captured *remoteGrant
 	cfg := &auth.AuthorizationCodeHandlerConfig{
-		ScopeFilter: func(discovered []string) []string { return unionScopes(discovered, also) },
+		ScopeFilter:              func(discovered []string) []string { return unionScopes(discovered, also) },
 		RedirectURL:              redirect,
 		AuthorizationCodeFetcher: a.codeFetcher(open),
 		RequestRefreshToken:      true,

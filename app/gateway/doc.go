@@ -27,7 +27,9 @@
 // per user serves all of that user's sessions ([IsolationUser]);
 // [IsolationSession] gives each MCP session its own. A backend speaks the era
 // of the client that uses it (a server's tools behave as the era of their
-// session dictates); a server that speaks only the session era serves both.
+// session dictates); a server that speaks only one era serves both from
+// backends of that era (a session client is asked on its stream what a
+// 2026-07-28 server asks by input_required).
 // Backends start on first use, stop after Limits.BackendIdle without calls,
 // are bounded per server, per user and in total with least-recently-used
 // eviction of idle ones, and after a crash start again on next use after a

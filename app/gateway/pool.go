@@ -58,8 +58,12 @@ type pool struct {
 	crashes  int
 	retryAt  time.Time
 	// legacyOnly: the server does not speak 2026-07-28; its session-era
-	// backends serve modern clients too.
+	// backends serve modern clients too. modernOnly: the server speaks only
+	// 2026-07-28; its backends of that era serve session clients too (what
+	// it asks mid-call comes as input_required, which the gateway asks the
+	// session client on its stream).
 	legacyOnly bool
+	modernOnly bool
 	builtin    *mcp.Server // KindBuiltin: the in-memory server all backends connect to
 
 	refreshing bool            // a catalog refresh runs
@@ -107,7 +111,7 @@ func (p *pool) acquire(ctx context.Context, session string, modern bool) (*backe
 	}
 	for {
 		p.mu.Lock()
-		key := bkey{session, modern && !p.legacyOnly}
+		key := bkey{session, (modern && !p.legacyOnly) || p.modernOnly}
 		if p.closed {
 			p.mu.Unlock()
 			return nil, fmt.Errorf("server %q is no longer shared", p.spec.Name)
@@ -157,9 +161,13 @@ func (p *pool) acquire(ctx context.Context, session string, modern bool) (*backe
 		case err == nil && p.closed:
 			err, extra = fmt.Errorf("server %q is no longer shared", p.spec.Name), b
 		case err == nil && b.key != key:
-			// Asked for the 2026-07-28 era, the server spoke the session era:
-			// its session-era backend serves both from now on.
-			p.legacyOnly = true
+			// Asked for one era, the server spoke the other: from now on its
+			// backends of that era serve both.
+			if b.key.modern {
+				p.modernOnly = true
+			} else {
+				p.legacyOnly = true
+			}
 			if have := p.backends[b.key]; have != nil && have.use() {
 				b, extra = have, b
 				break

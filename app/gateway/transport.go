@@ -59,6 +59,16 @@ func (p *pool) connect(ctx context.Context, b *backend) error {
 		version = version20260728
 	}
 	cs, err := p.client.Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: version})
+	if err != nil && !b.key.modern && (p.spec.Kind == KindHTTP || p.spec.Kind == KindRemote) &&
+		ctx.Err() == nil && !errors.Is(err, ErrSignInRequired) {
+		// A server of the 2026-07-28 era only (stateless HTTP servers need
+		// no sessions) refuses the handshake: ask it in its own era, which
+		// the go-sdk falls back from to initialize for any other server.
+		// The pool then serves session clients from its era (modernOnly).
+		if cs2, err2 := p.client.Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: version20260728}); err2 == nil {
+			cs, err = cs2, nil
+		}
+	}
 	if err != nil {
 		if b.cmd != nil {
 			_ = childproc.KillTree(b.cmd)
@@ -71,7 +81,11 @@ func (p *pool) connect(ctx context.Context, b *backend) error {
 		}
 		if p.spec.Kind == KindHTTP {
 			u, _ := loopbackURL(p.spec.URL)
-			return fmt.Errorf("server %q at %s could not be reached: %v", p.spec.Name, shownURL(u), errors.Unwrap(err))
+			cause := errors.Unwrap(err)
+			if cause == nil {
+				cause = err
+			}
+			return fmt.Errorf("server %q at %s could not be reached: %v", p.spec.Name, shownURL(u), cause)
 		}
 		if p.spec.Kind == KindRemote {
 			return p.remoteError(err)
