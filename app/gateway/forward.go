@@ -38,6 +38,10 @@ type frontReq struct {
 	token *auth.TokenInfo
 	// called is the name the client called (on /mcp, SERVER_NAME).
 	called string
+	// approved: the owner approved this call of an entry in ask, whose
+	// arguments have digest args (governed); the states it gets say so.
+	approved bool
+	args     string
 }
 
 func (f *front) request(ctx context.Context, ss *mcp.ServerSession, extra *mcp.RequestExtra, version string, caps *mcp.ClientCapabilities, meta mcp.Meta, in mcp.InputResponseMap, state string) *frontReq {
@@ -347,7 +351,7 @@ func (f *front) exchange(fr *frontReq, server string, o op) (mcp.Result, error) 
 	if fr.state != "" {
 		st, err := f.g.states.open(fr.state, f.g.now())
 		if err != nil || st.User != f.user || st.Server != server || st.Kind != o.kind() || st.Name != o.name() {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "requestState is not valid for this request (changed, expired, or from another request)"}
+			return nil, errStateInvalid
 		}
 		if st.Paused != "" {
 			return f.resume(fr, st.Paused)
@@ -440,22 +444,24 @@ func (f *front) answerInline(fr *frontReq, a *ask) {
 // running is one forwarded request in progress at a backend; it may outlive
 // the client request that started it while paused for input.
 type running struct {
-	f      *front
-	b      *backend
-	c      *call
-	server string
-	o      op
-	done   chan outcome
-	ctx    context.Context // the request to the server, cancelled by cancel
-	cancel context.CancelFunc
-	once   sync.Once
+	approved bool   // the owner approved it, with arguments of digest args
+	args     string // (frontReq.approved, frontReq.args)
+	f        *front
+	b        *backend
+	c        *call
+	server   string
+	o        op
+	done     chan outcome
+	ctx      context.Context // the request to the server, cancelled by cancel
+	cancel   context.CancelFunc
+	once     sync.Once
 }
 
 func newRunning(f *front, b *backend, fr *frontReq, server string, o op) *running {
 	// The request to the server may outlive fr while paused; it is cancelled
 	// when fr is, or when a pause is abandoned.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(fr.ctx))
-	return &running{f: f, b: b, c: b.begin(fr, fr.progress != nil), server: server, o: o, done: make(chan outcome, 1), ctx: ctx, cancel: cancel}
+	return &running{approved: fr.approved, args: fr.args, f: f, b: b, c: b.begin(fr, fr.progress != nil), server: server, o: o, done: make(chan outcome, 1), ctx: ctx, cancel: cancel}
 }
 
 // send starts one round at the server.
@@ -516,6 +522,7 @@ func (f *front) drive(fr *frontReq, r *running) (mcp.Result, error) {
 // seal makes the requestState a client gets back with input_required.
 func (f *front) seal(r *running, st requestState) string {
 	st.User, st.Server, st.Kind, st.Name = f.user, r.server, r.o.kind(), r.o.name()
+	st.Approved, st.Args = r.approved, r.args
 	return f.g.states.seal(st, f.g.now())
 }
 

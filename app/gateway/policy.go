@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -250,19 +253,122 @@ func (f *front) governed(fr *frontReq, server string, o op) (res mcp.Result, err
 		rec.Outcome, rec.Detail = audit.OutcomeDenied, "the user may not use this server"
 		return nil, &jsonrpc.Error{Code: codeServerError, Message: fmt.Sprintf("the owner of MCP Share has not shared server %q with you", server)}
 	}
+	var st *requestState
+	if fr.state != "" {
+		opened, err := f.g.states.open(fr.state, f.g.now())
+		if err != nil || opened.User != f.user || opened.Server != server || opened.Kind != o.kind() || opened.Name != o.name() {
+			rec.Outcome, rec.Detail = audit.OutcomeError, "invalid requestState"
+			return nil, errStateInvalid
+		}
+		st = &opened
+	}
 	switch acc {
 	case AccessHidden:
 		rec.Outcome, rec.Detail = audit.OutcomeHidden, "hidden by the owner"
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("%s %q is disabled by the owner of MCP Share", o.kind(), called)}
 	case AccessAsk:
-		if fr.state == "" {
+		digest, dup := argumentsDigest(o.arguments())
+		if dup != "" {
+			rec.Outcome, rec.Detail = audit.OutcomeDenied, fmt.Sprintf("the arguments name %q twice", dup)
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("the arguments name %q more than once, so what the owner of MCP Share would approve could differ from what the server gets; send each name once", dup)}
+		}
+		fr.args = digest
+		if !f.continuesApproved(st, digest) {
 			if refusal := f.approve(fr, rec.Call, called); refusal != "" {
 				rec.Outcome, rec.Detail = audit.OutcomeDenied, refusal
 				return refused(o, refusal)
 			}
 		}
+		fr.approved = true
 	}
 	return f.exchange(fr, server, o)
+}
+
+// errStateInvalid refuses a requestState that this gateway did not seal for
+// this user and request, or that expired.
+var errStateInvalid = &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "requestState is not valid for this request (changed, expired, or from another request)"}
+
+// continuesApproved reports whether a request with state st continues a
+// call the owner approved, so that it needs no approval of its own: a call
+// paused at its server (its continuation can be taken once), or one round
+// of an approved call with the same arguments, once. Anything else (a state
+// of a call that was allowed when it began, other arguments, a replay) is
+// asked about again.
+func (f *front) continuesApproved(st *requestState, digest string) bool {
+	switch {
+	case st == nil:
+		return false
+	case st.Paused != "":
+		return true
+	default:
+		return st.Approved && st.Args == digest && f.g.states.consume(*st, f.g.now())
+	}
+}
+
+// argumentsDigest is the SHA-256 of the canonical form of a call's
+// arguments (keys sorted, numbers as written), and the first key an object
+// in them names twice, if any: JSON parsers keep the last of two, so the
+// owner could be shown one value while the server gets another.
+func argumentsDigest(raw json.RawMessage) (digest, duplicate string) {
+	if len(raw) == 0 {
+		raw = json.RawMessage("null")
+	}
+	if dup := duplicateKey(raw); dup != "" {
+		return "", dup
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	canon := []byte(raw)
+	if dec.Decode(&v) == nil {
+		if b, err := json.Marshal(v); err == nil {
+			canon = b
+		}
+	}
+	sum := sha256.Sum256(canon)
+	return hex.EncodeToString(sum[:]), ""
+}
+
+// duplicateKey returns the first key that an object of raw names twice
+// (at any depth), or "".
+func duplicateKey(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var walk func() (string, bool)
+	walk = func() (string, bool) {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return "", false
+				}
+				key, _ := k.(string)
+				if seen[key] {
+					return key, true
+				}
+				seen[key] = true
+				if dup, stop := walk(); stop {
+					return dup, true
+				}
+			}
+			_, _ = dec.Token()
+		case json.Delim('['):
+			for dec.More() {
+				if dup, stop := walk(); stop {
+					return dup, true
+				}
+			}
+			_, _ = dec.Token()
+		}
+		return "", false
+	}
+	dup, _ := walk()
+	return dup
 }
 
 // approve waits for the owner's answer about c, keeping the client's call

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -36,17 +37,50 @@ type requestState struct {
 	Backend string `json:"b,omitempty"`
 	// Paused names a request paused at a session-based server.
 	Paused string `json:"p,omitempty"`
+	// Approved: the owner approved the call this state continues (its entry
+	// was in ask), with the arguments of digest Args. Such a state is good
+	// for one continuation of that very call (ID), never for other
+	// arguments or a second run.
+	Approved bool   `json:"a,omitempty"`
+	Args     string `json:"d,omitempty"`
+	ID       string `json:"i,omitempty"`
 }
 
-type stateKeys struct{ key []byte }
+type stateKeys struct {
+	key []byte
+
+	mu   sync.Mutex
+	used map[string]int64 // IDs of approved states continued, until they expire
+}
 
 func newStateKeys() *stateKeys {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k)
-	return &stateKeys{key: k}
+	return &stateKeys{key: k, used: map[string]int64{}}
+}
+
+// consume marks the approved state st as continued, reporting whether it
+// was not before. The IDs it remembers are only those of approvals the
+// owner gave within stateTTL.
+func (k *stateKeys) consume(st requestState, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for id, exp := range k.used {
+		if now.Unix() > exp {
+			delete(k.used, id)
+		}
+	}
+	if _, seen := k.used[st.ID]; seen || st.ID == "" {
+		return false
+	}
+	k.used[st.ID] = st.Expires
+	return true
 }
 
 func (k *stateKeys) seal(st requestState, now time.Time) string {
+	if st.Approved {
+		st.ID = newID()
+	}
 	st.Expires = now.Add(stateTTL).Unix()
 	js, _ := json.Marshal(st)
 	payload := base64.RawURLEncoding.EncodeToString(js)
