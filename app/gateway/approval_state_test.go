@@ -119,3 +119,22 @@ func TestAskRefusesArgumentsThatNameAKeyTwice(t *testing.T) {
 		t.Errorf("distinct keys at different depths, approved: %s", raw)
 	}
 }
+
+// A client that never comes back with the input a session-era server asked
+// for cannot pile up paused calls: past maxPausedPerUser the server's
+// question is refused, and other users are not affected.
+func TestPausedCallsOfAUserAreBounded(t *testing.T) {
+	tg := newTestGateway(t, Limits{}, stdioSpec("s"))
+	for i := range maxPausedPerUser {
+		if _, res, raw := modernCall(t, tg.url("s"), "tok-alice", "ask", `{"kind":"elicit"}`, ""); res["resultType"] != "input_required" {
+			t.Fatalf("paused call %d: %s", i, raw)
+		}
+	}
+	_, res, raw := modernCall(t, tg.url("s"), "tok-alice", "ask", `{"kind":"elicit"}`, "")
+	if res["resultType"] == "input_required" || !strings.Contains(raw, "already wait for the client's input") {
+		t.Errorf("call %d beyond the bound: %s", maxPausedPerUser+1, raw)
+	}
+	if _, res, raw := modernCall(t, tg.url("s"), "tok-bob", "ask", `{"kind":"elicit"}`, ""); res["resultType"] != "input_required" {
+		t.Errorf("another user's call: %s", raw)
+	}
+}

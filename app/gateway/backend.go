@@ -183,7 +183,7 @@ func (b *backend) begin(fr *frontReq, progress bool) *call {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.seq++
-	c := &call{b: b, id: b.seq, asks: make(chan *ask, maxAsks), notes: make(chan note, maxNotes), fr: fr}
+	c := &call{b: b, id: b.seq, asks: make(chan *ask, maxAsks), notes: make(chan note, maxNotes), fr: fr, client: clientOf(fr)}
 	if progress {
 		c.token = fmt.Sprintf("mcpshare-%d", c.id)
 		b.progress[c.token] = c
@@ -216,6 +216,35 @@ func (b *backend) latest() *call {
 	return last
 }
 
+// asker returns the call a server's request during a call belongs to: the
+// most recent in progress, as long as every call in progress is of one
+// client. A stdio server carries no relation between its requests and the
+// calls, and a guess must never hand one client's question (a "confirm?"
+// the other could accept) or roots to another client: with calls of
+// several clients in progress, ok is false.
+func (b *backend) asker() (last *call, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range b.calls {
+		if last != nil && c.client != last.client {
+			return nil, false
+		}
+		if last == nil || c.id > last.id {
+			last = c
+		}
+	}
+	return last, true
+}
+
+// clientOf names the OAuth client of a front request ("" without a token).
+func clientOf(fr *frontReq) string {
+	if fr == nil || fr.token == nil {
+		return ""
+	}
+	id, _ := fr.token.Extra[TokenClientID].(string)
+	return id
+}
+
 func (b *backend) progressCall(token string) *call {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -232,11 +261,12 @@ const (
 
 // A call is one request of a front in progress at a backend.
 type call struct {
-	b     *backend
-	id    uint64
-	token string // the progress token the backend was given, or ""
-	asks  chan *ask
-	notes chan note
+	b      *backend
+	id     uint64
+	client string // the OAuth client of the front request that began it
+	token  string // the progress token the backend was given, or ""
+	asks   chan *ask
+	notes  chan note
 
 	mu     sync.Mutex
 	fr     *frontReq // the client request it reports to (the latest one)

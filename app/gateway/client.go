@@ -69,7 +69,7 @@ func newBackendClient(p *pool) *mcp.Client {
 		},
 		ElicitationCompleteHandler: func(_ context.Context, req *mcp.ElicitationCompleteNotificationRequest) {
 			if b := p.backendOf(req.Session); b != nil {
-				if c := b.latest(); c != nil {
+				if c, ok := b.asker(); ok && c != nil {
 					c.note(note{elicited: req.Params})
 				}
 			}
@@ -120,8 +120,12 @@ func newBackendClient(p *pool) *mcp.Client {
 // waits for the answer.
 func (p *pool) ask(ctx context.Context, cs *mcp.ClientSession, params mcp.InputRequest) (mcp.InputResponse, error) {
 	var c *call
+	ok := true
 	if b := p.backendOf(cs); b != nil {
-		c = b.latest()
+		c, ok = b.asker()
+	}
+	if !ok {
+		return nil, errAmbiguousAsk
 	}
 	if c == nil {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "MCP Share can pass a request to the client only during a call of that client"}
@@ -139,6 +143,10 @@ func (p *pool) ask(ctx context.Context, cs *mcp.ClientSession, params mcp.InputR
 		return nil, ctx.Err()
 	}
 }
+
+// errAmbiguousAsk answers a server's request made while calls of several
+// clients are in progress at its backend.
+var errAmbiguousAsk = &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "MCP Share cannot tell which client's call this request belongs to: calls of several clients are in progress at this server (isolation: session gives each MCP session a process of its own)"}
 
 // askFor asks the client and returns its answer as the result.
 func (p *pool) askFor(ctx context.Context, cs *mcp.ClientSession, params mcp.InputRequest) (mcp.Result, error) {
@@ -158,8 +166,12 @@ func (p *pool) askFor(ctx context.Context, cs *mcp.ClientSession, params mcp.Inp
 // force: a remote client's roots never reach a server outside its own call.
 func (p *pool) listRoots(ctx context.Context, cs *mcp.ClientSession, params *mcp.ListRootsParams) (mcp.Result, error) {
 	var c *call
+	ok := true
 	if b := p.backendOf(cs); b != nil {
-		c = b.latest()
+		c, ok = b.asker()
+	}
+	if !ok {
+		return nil, errAmbiguousAsk
 	}
 	if c == nil {
 		return &mcp.ListRootsResult{Roots: []*mcp.Root{}}, nil

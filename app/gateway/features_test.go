@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,9 +149,9 @@ func TestOversizedLineIsNamed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "message over 16 MiB") {
 		t.Fatalf("bigline: %v, want the line limit named", err)
 	}
-	if p := tg.Status("s").Problem; !strings.Contains(p, "over 16 MiB") {
-		t.Fatalf("Problem = %q", p)
-	}
+	// The backend's end is recorded as it is noticed, which may be just
+	// after the client heard of it.
+	waitFor(t, func() bool { return strings.Contains(tg.Status("s").Problem, "over 16 MiB") })
 }
 
 func TestServerThatCannotStart(t *testing.T) {
@@ -187,4 +189,56 @@ func TestListChangedReachesClients(t *testing.T) {
 			}
 		})
 	}
+}
+
+// What a stdio server asks during a call (it carries no relation to the
+// call) goes to a call of the one client calling; while calls of two
+// clients of the same user are in progress, it is refused rather than
+// guessed, so one client never answers another's elicitation.
+func TestServerRequestsNeverReachAnotherClient(t *testing.T) {
+	testTokens["tok-alice-desktop"] = "alice"
+	t.Cleanup(func() { delete(testTokens, "tok-alice-desktop") })
+	tg := newTestGateway(t, Limits{}, stdioSpec("s"))
+	var stolen atomic.Int64
+	other := connect(t, tg.url("s"), "tok-alice-desktop", legacy, &mcp.ClientOptions{
+		ElicitationHandler: func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+			stolen.Add(1)
+			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"name": "the other client"}}, nil
+		},
+	})
+	elicit := &mcp.ClientOptions{ElicitationHandler: func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+		return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"name": "chatgpt"}}, nil
+	}}
+	chatgpt := connect(t, tg.url("s"), "tok-alice", legacy, elicit)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				other.CallTool(ctx, &mcp.CallToolParams{Name: "slow", Arguments: map[string]any{"steps": 1, "ms": 30}})
+			}
+		}()
+	}
+	for range 20 {
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		res, err := chatgpt.CallTool(cctx, &mcp.CallToolParams{Name: "ask", Arguments: map[string]any{"kind": "elicit"}})
+		ccancel()
+		if err == nil && strings.Contains(textOf(res), "the other client") {
+			t.Fatal("ChatGPT's call got the other client's answer")
+		}
+	}
+	cancel()
+	wg.Wait()
+	if n := stolen.Load(); n > 0 {
+		t.Errorf("%d of ChatGPT's elicitations reached the other client", n)
+	}
+	// Once the other client's calls have ended at the server (their
+	// cancellation takes a moment), ChatGPT's elicitation reaches ChatGPT.
+	waitFor(t, func() bool {
+		res, err := chatgpt.CallTool(context.Background(), &mcp.CallToolParams{Name: "ask", Arguments: map[string]any{"kind": "elicit"}})
+		return err == nil && strings.Contains(textOf(res), "chatgpt")
+	})
 }

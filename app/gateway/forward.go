@@ -316,6 +316,21 @@ func (f *front) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.Co
 	if p == nil {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "completion needs a known prompt or resource"}
 	}
+	// Completion of what the owner hid would name what it hides (its
+	// arguments' values: file names, say).
+	if !f.g.mayUse(f.user, server) {
+		return nil, &jsonrpc.Error{Code: codeServerError, Message: fmt.Sprintf("the owner of MCP Share has not shared server %q with you", server)}
+	}
+	if params.Ref == nil {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "completion needs a known prompt or resource"}
+	}
+	var o op = &resourceOp{uri: params.Ref.URI}
+	if params.Ref.Type == "ref/prompt" {
+		o = &promptOp{prompt: params.Ref.Name}
+	}
+	if _, acc := f.entryOf(server, o); acc == AccessHidden {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("%s %q is disabled by the owner of MCP Share", o.kind(), o.name())}
+	}
 	b, err := p.acquire(ctx, sessionKey(req.Session), req.ProtocolVersion() >= version20260728)
 	if err != nil {
 		return nil, clientError(err)
@@ -507,6 +522,10 @@ func (f *front) drive(fr *frontReq, r *running) (mcp.Result, error) {
 		case a := <-r.c.asks:
 			if resp, err, decided := cannotAsk(fr.caps, a.params); decided {
 				a.answer(resp, err)
+				continue
+			}
+			if f.g.pausedOf(f.user) >= maxPausedPerUser {
+				a.answer(nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("%d calls of this user already wait for the client's input at MCP Share", maxPausedPerUser)})
 				continue
 			}
 			return f.pause(r, a), nil

@@ -325,3 +325,24 @@ func TestAuditRecordsEveryCall(t *testing.T) {
 }
 
 var _ Policy = (*testPolicy)(nil)
+
+// Completion of a hidden prompt or resource is refused: its values would
+// name what the owner hid.
+func TestCompletionOfHiddenEntriesIsRefused(t *testing.T) {
+	p := newTestPolicy()
+	p.set("ev", EntryPrompt, "test_prompt_with_arguments", AccessHidden)
+	tg := newPolicyGateway(t, p, Config{})
+	cs := connect(t, tg.url("ev"), "tok-alice", legacy, nil)
+	complete := func(ref *mcp.CompleteReference) error {
+		_, err := cs.Complete(context.Background(), &mcp.CompleteParams{Ref: ref, Argument: mcp.CompleteParamsArgument{Name: "arg1", Value: "a"}})
+		return err
+	}
+	if err := complete(&mcp.CompleteReference{Type: "ref/prompt", Name: "test_prompt_with_arguments"}); err == nil || !strings.Contains(err.Error(), "disabled by the owner") {
+		t.Errorf("completion of the hidden prompt: %v", err)
+	}
+	p.set("ev", EntryPrompt, "test_prompt_with_arguments", AccessAllowed)
+	tg.PolicyChanged()
+	waitFor(t, func() bool {
+		return complete(&mcp.CompleteReference{Type: "ref/prompt", Name: "test_prompt_with_arguments"}) == nil
+	})
+}

@@ -115,6 +115,25 @@ func (k *stateKeys) mac(payload string) []byte {
 	return m.Sum(nil)
 }
 
+// maxPausedPerUser bounds the calls of one user paused at session-based
+// servers at once: each holds a call open at its server for pauseTTL, and a
+// client that never comes back must not pile them up. Beyond it the
+// server's question is refused (its call ends as the server decides).
+const maxPausedPerUser = 16
+
+// pausedOf counts user's paused calls.
+func (g *Gateway) pausedOf(user string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, c := range g.conts {
+		if c.user == user {
+			n++
+		}
+	}
+	return n
+}
+
 // A continuation is a request paused at a session-based server that asked
 // for input during a call of a 2026-07-28 client: the server waits for the
 // answers, the client comes back with them in a new request.
