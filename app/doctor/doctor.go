@@ -29,8 +29,11 @@ type Status string
 
 // Statuses of a step.
 const (
-	Passed  Status = "ok"
-	Failed  Status = "failed"
+	Passed Status = "ok"
+	Failed Status = "failed"
+	// Warned: the step found what keeps ChatGPT and Claude out although the
+	// chain works (a URL on this computer); it does not make Report.OK false.
+	Warned  Status = "warning"
 	Skipped Status = "skipped"
 )
 
@@ -48,6 +51,7 @@ const (
 	StepRegister  = "register"  // a dynamic client registration
 	StepAuthorize = "authorize" // the authorization endpoint shows the login page
 	StepCleanup   = "cleanup"   // the test client is removed again
+	StepPublic    = "public"    // the URL is one ChatGPT and Claude can reach: https, not this computer
 )
 
 // Step is one check and how it went.
@@ -68,9 +72,10 @@ type Report struct {
 	Steps []Step
 }
 
-// OK reports whether every step passed.
+// OK reports whether every step passed, or at most warned: the chain
+// works (a warning says what still keeps ChatGPT out).
 func (r Report) OK() bool {
-	return !slices.ContainsFunc(r.Steps, func(s Step) bool { return s.Status != Passed })
+	return !slices.ContainsFunc(r.Steps, func(s Step) bool { return s.Status != Passed && s.Status != Warned })
 }
 
 // Failure returns the first failed step.
@@ -117,7 +122,25 @@ func Check(ctx context.Context, o Options) Report {
 	c.origin = u.Scheme + "://" + u.Host
 	c.prmURL = c.origin + "/.well-known/oauth-protected-resource" + u.Path
 	c.run()
+	c.public(u)
 	return c.rep
+}
+
+// public checks what the chain cannot show from here: whether ChatGPT and
+// Claude, on the internet, can reach the URL at all.
+func (c *checker) public(u *url.URL) {
+	const title = "ChatGPT and Claude can reach this URL"
+	ip := net.ParseIP(u.Hostname())
+	switch {
+	case localLooking(c.origin) || (ip != nil && (ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified())):
+		c.warn(StepPublic, title, c.origin+" is on this computer or its network",
+			"ChatGPT and Claude reach only public https URLs: add an ngrok authtoken in Settings (or a custom public URL), start sharing, and check the public URL.")
+	case u.Scheme != "https":
+		c.warn(StepPublic, title, c.origin+" is not https",
+			"ChatGPT and Claude accept only https: put the share behind ngrok or an https proxy.")
+	default:
+		c.pass(StepPublic, title, "a public https URL")
+	}
 }
 
 type checker struct {
@@ -132,6 +155,9 @@ type checker struct {
 	scope          string
 	clientID       string
 	regURI, regTok string
+	// unreachable is set once a request to the origin got no answer at
+	// all: the steps after it are skipped rather than failed the same way.
+	unreachable bool
 }
 
 func (c *checker) add(id, title string, st Status, detail, advice string) bool {
@@ -143,6 +169,9 @@ func (c *checker) fail(id, title, detail, advice string) bool {
 	return c.add(id, title, Failed, detail, advice)
 }
 func (c *checker) skip(id, title, why string) bool { return c.add(id, title, Skipped, why, "") }
+func (c *checker) warn(id, title, detail, advice string) bool {
+	return c.add(id, title, Warned, detail, advice)
+}
 
 func (c *checker) run() {
 	asURL := c.origin + "/.well-known/oauth-authorization-server"
@@ -194,8 +223,12 @@ func (c *checker) run() {
 
 // do sends one request; a failure to get an answer becomes a failed step.
 func (c *checker) do(id, title string, req *http.Request) (*http.Response, []byte, bool) {
+	if c.unreachable && c.onOrigin(req.URL.String()) {
+		return nil, nil, c.skip(id, title, "nothing answers at "+c.origin+" (the first failed step)")
+	}
 	resp, err := c.hc.Do(req.WithContext(c.ctx))
 	if err != nil {
+		c.unreachable = c.unreachable || c.onOrigin(req.URL.String())
 		return nil, nil, c.fail(id, title, fmt.Sprintf("%s %s: %v", req.Method, req.URL, err), c.reachAdvice(err))
 	}
 	defer resp.Body.Close()

@@ -127,13 +127,13 @@ func TestHealthyShareHasEveryStepOK(t *testing.T) {
 		t.Fatalf("a healthy share:\n%s", describe(rep))
 	}
 	want := []string{doctor.StepPRMHead, doctor.StepPRMGet, doctor.StepASHead, doctor.StepASGet, doctor.StepOIDCHead, doctor.StepOIDCGet,
-		doctor.StepChallenge, doctor.StepPRM, doctor.StepAS, doctor.StepRegister, doctor.StepAuthorize, doctor.StepCleanup}
+		doctor.StepChallenge, doctor.StepPRM, doctor.StepAS, doctor.StepRegister, doctor.StepAuthorize, doctor.StepCleanup, doctor.StepPublic}
 	if len(rep.Steps) != len(want) {
 		t.Fatalf("steps:\n%s", describe(rep))
 	}
 	for i, s := range rep.Steps {
-		if s.ID != want[i] {
-			t.Fatalf("step %d is %s, want %s", i, s.ID, want[i])
+		if s.ID != want[i] || s.Status != doctor.Passed {
+			t.Fatalf("step %d is %s %s, want %s passed", i, s.ID, s.Status, want[i])
 		}
 	}
 	// The test client is gone again.
@@ -163,6 +163,12 @@ func TestUnreachablePublicURLFailsAtTheFirstRequest(t *testing.T) {
 	}
 	if rep.OK() {
 		t.Fatal("an unreachable URL reported OK")
+	}
+	// The steps after it are skipped, not failed the same way again.
+	for _, st := range rep.Steps[1:] {
+		if st.Status == doctor.Failed {
+			t.Errorf("step %s failed too: %s", st.ID, st.Detail)
+		}
 	}
 }
 

@@ -59,6 +59,10 @@ func (c *connectCheck) show(rep doctor.Report, err error) {
 		switch line.Status {
 		case doctor.Failed:
 			l = errorLabel(line.Text)
+		case doctor.Warned:
+			l = widget.NewLabel(line.Text)
+			l.Wrapping = fyne.TextWrapWord
+			l.Importance = widget.WarningImportance
 		default:
 			l = widget.NewLabel(line.Text)
 			l.Wrapping = fyne.TextWrapWord
@@ -80,17 +84,23 @@ type ReportLine struct {
 // with its advice), and a last line saying whether ChatGPT can connect.
 func ReportLines(rep doctor.Report) []ReportLine {
 	var out []ReportLine
+	warned := false
 	for _, s := range rep.Steps {
 		switch s.Status {
 		case doctor.Passed:
 			out = append(out, ReportLine{s.Status, "✓ " + s.Title})
 		case doctor.Skipped:
 			out = append(out, ReportLine{s.Status, "– " + s.Title + " (skipped: " + s.Detail + ")"})
+		case doctor.Warned:
+			warned = true
+			out = append(out, ReportLine{s.Status, fmt.Sprintf("! %s: %s. %s", s.Title, s.Detail, s.Advice)})
 		default:
 			out = append(out, ReportLine{s.Status, fmt.Sprintf("✗ %s: %s. %s", s.Title, s.Detail, s.Advice)})
 		}
 	}
-	if rep.OK() {
+	if rep.OK() && warned {
+		out = append(out, ReportLine{doctor.Warned, "Every step works from this computer, but ChatGPT and Claude cannot reach " + rep.URL + "."})
+	} else if rep.OK() {
 		out = append(out, ReportLine{doctor.Passed, "Every step is ok: ChatGPT and Claude can connect to " + rep.URL + "."})
 	} else if f, ok := rep.Failure(); ok {
 		out = append(out, ReportLine{doctor.Failed, "Fix the first failure first (" + f.Title + "); the others often follow from it."})

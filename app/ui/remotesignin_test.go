@@ -151,7 +151,10 @@ func TestCheckConnectionShowsEachStep(t *testing.T) {
 	test.Tap(h.u.connect.check.button)
 	h.awaitUntil("the check's steps", func() bool { return len(h.u.connect.check.box.Objects) > 0 })
 	m := h.markup()
-	for _, want := range []string{"✓ HEAD of the protected resource metadata", "✓ The sign-in page opens", "✓ The test client is removed", "Every step is ok"} {
+	// The "public" URL is a proxy on this computer: every step works, and
+	// the card says that ChatGPT cannot reach it all the same.
+	for _, want := range []string{"✓ HEAD of the protected resource metadata", "✓ The sign-in page opens", "✓ The test client is removed",
+		"! ChatGPT and Claude can reach this URL: " + public + " is on this computer", "Every step works from this computer, but ChatGPT and Claude cannot reach"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("the Connect card lacks %q:\n%s", want, m)
 		}

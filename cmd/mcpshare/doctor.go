@@ -73,18 +73,24 @@ func (c *cli) configuredURL(co *common) (string, error) {
 // printReport writes one line a step, and the advice under a failure.
 func printReport(w io.Writer, rep doctor.Report) {
 	failed := 0
+	var warned *doctor.Step
 	for _, s := range rep.Steps {
 		switch s.Status {
 		case doctor.Passed:
 			fmt.Fprintf(w, "  ok       %s: %s\n", s.Title, s.Detail)
 		case doctor.Skipped:
 			fmt.Fprintf(w, "  skipped  %s (%s)\n", s.Title, s.Detail)
+		case doctor.Warned:
+			warned = &s
+			fmt.Fprintf(w, "  warning  %s: %s\n           -> %s\n", s.Title, s.Detail, s.Advice)
 		default:
 			failed++
 			fmt.Fprintf(w, "  FAILED   %s: %s\n           -> %s\n", s.Title, s.Detail, s.Advice)
 		}
 	}
 	switch {
+	case failed == 0 && rep.OK() && warned != nil:
+		fmt.Fprintln(w, "Every step works from this computer, but ChatGPT and Claude cannot reach "+rep.URL+".")
 	case failed == 0 && rep.OK():
 		fmt.Fprintln(w, "Every step is ok: ChatGPT and Claude can connect.")
 	case failed == 1:
