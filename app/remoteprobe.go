@@ -30,6 +30,10 @@ type RemoteProbe struct {
 	// Registration: the authorization server registers clients itself
 	// (RFC 7591), so no client ID needs to be pasted.
 	Registration bool
+	// ClientMetadata: the authorization server takes clients by their
+	// client ID metadata document, which MCP Share serves on a fixed https
+	// public URL (remotecimd.go).
+	ClientMetadata bool
 	// Scopes are those its challenge or metadata asks for.
 	Scopes []string
 }
@@ -123,6 +127,7 @@ func probeRemote(ctx context.Context, rawURL string) (*probe, error) {
 		p.allow(e)
 	}
 	p.Registration = asm.RegistrationEndpoint != ""
+	p.ClientMetadata = asm.ClientIDMetadataDocumentSupported
 	return p, nil
 }
 

@@ -18,9 +18,10 @@ import (
 
 // The owner's sign-in to a remote server, with the go-sdk's client side of
 // MCP authorization (discovery RFC 9728 -> RFC 8414 -> OpenID
-// configuration, a pasted client or dynamic registration, PKCE S256, the
-// resource indicator): the browser opens on this computer and comes back to
-// MCP Share's own listener.
+// configuration; a pasted client, MCP Share's client metadata document
+// (remotecimd.go) or dynamic registration; PKCE S256, the resource
+// indicator): the browser opens on this computer and comes back to MCP
+// Share's own listener.
 
 // SignInTimeout bounds a sign-in: the time the owner has in the browser.
 const SignInTimeout = 10 * time.Minute
@@ -61,8 +62,20 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 		case err != nil && !errors.Is(err, secrets.ErrNotFound):
 			return gateway.TryResult{}, fmt.Errorf("sign in to server %q: read its client secret: %w", name, err)
 		}
-	} else if !p.Registration {
-		return gateway.TryResult{}, fmt.Errorf("sign in to server %q: its authorization server %s does not register clients by itself; register MCP Share there and add its client ID (server add --oauth-client-id)", name, p.Issuer)
+	}
+	// Without a pasted client: MCP Share's own client metadata document when
+	// the authorization server takes one and MCP Share has a fixed public
+	// URL (MCP 2025-11-25 prefers it to registration), else registration.
+	var metadataURL string
+	if pre == nil && p.ClientMetadata {
+		metadataURL = a.clientMetadataURL()
+	}
+	if pre == nil && metadataURL == "" && !p.Registration {
+		why := "does not register clients by itself"
+		if p.ClientMetadata {
+			why = "takes clients only by their metadata document, which MCP Share serves only while it shares on a fixed https public URL (a custom one, or a reserved ngrok domain)"
+		}
+		return gateway.TryResult{}, fmt.Errorf("sign in to server %q: its authorization server %s %s; share on such a URL, or register MCP Share there and add its client ID (server add --oauth-client-id)", name, p.Issuer, why)
 	}
 	redirect, stop, err := a.callbackEndpoint(pre == nil)
 	if err != nil {
@@ -89,9 +102,12 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 			return oauth2.StaticTokenSource(tok), nil
 		},
 	}
-	if pre != nil {
+	switch {
+	case pre != nil:
 		cfg.PreregisteredClient = pre
-	} else {
+	case metadataURL != "":
+		cfg.ClientIDMetadataDocumentConfig = &auth.ClientIDMetadataDocumentConfig{URL: metadataURL}
+	default:
 		cfg.DynamicClientRegistrationConfig = &auth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
 			RedirectURIs:            []string{redirect},
 			ClientName:              "MCP Share",

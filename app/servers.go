@@ -53,6 +53,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("/mcp/{name}", a.serveMCP)
 	mux.HandleFunc("/mcp/{name}/", a.serveMCP)
 	mux.HandleFunc(CallbackPath, a.oauthCallback) // remote servers' sign-ins come back here
+	mux.HandleFunc(ClientMetadataPath, a.serveClientMetadata)
 	return a.forwardedClient(a.origins.Handler(mux))
 }
 

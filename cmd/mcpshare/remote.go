@@ -101,7 +101,13 @@ func (c *cli) settleURL(ctx context.Context, a *app.App, cfg *app.ServerConfig, 
 	case p.NeedsOAuth:
 		cfg.Kind, cfg.OAuth = app.KindRemote, true
 		how := "MCP Share registers itself there"
-		if !p.Registration {
+		switch {
+		case p.ClientMetadata:
+			how = "MCP Share signs in by its client metadata document while it shares on a fixed https public URL, else registers itself there"
+			if !p.Registration {
+				how = "MCP Share signs in by its client metadata document, served while it shares on a fixed https public URL (a custom one or a reserved ngrok domain); or register MCP Share there and add --oauth-client-id"
+			}
+		case !p.Registration:
 			how = "it does not register clients by itself: register MCP Share there and add --oauth-client-id"
 		}
 		fmt.Fprintf(c.stdout, "%s signs in with OAuth at %s (%s).\n", cfg.URL, p.Issuer, how)
