@@ -403,7 +403,7 @@ func (h *tokenHolder) refreshLocked(ctx context.Context) (why string, err error)
 		h.dropLocked(ctx)
 		return "its token endpoint is not a valid URL", err
 	}
-	hc := egress.Client(egress.Options{Allow: []string{origin}, Timeout: oauthTimeout, MaxBody: maxOAuthBody})
+	hc := h.a.oauthClient([]string{origin})
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
 	tok, err := g.config().TokenSource(ctx, &oauth2.Token{RefreshToken: g.RefreshToken}).Token()
 	if err != nil {

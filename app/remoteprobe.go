@@ -49,7 +49,7 @@ type probe struct {
 // authorization server's metadata. Only the server's origin and the
 // authorization server it names are reached.
 func (a *App) ProbeRemote(ctx context.Context, rawURL string) (RemoteProbe, error) {
-	p, err := probeRemote(ctx, rawURL)
+	p, err := a.probeRemote(ctx, rawURL)
 	if err != nil {
 		return RemoteProbe{}, err
 	}
@@ -60,15 +60,13 @@ func (a *App) ProbeRemote(ctx context.Context, rawURL string) (RemoteProbe, erro
 // whose metadata MCP Share cannot use; the message says what is wrong.
 var ErrRemoteDiscovery = errors.New("the server's sign-in cannot be used")
 
-func probeRemote(ctx context.Context, rawURL string) (*probe, error) {
+func (a *App) probeRemote(ctx context.Context, rawURL string) (*probe, error) {
 	if err := egress.CheckURL(rawURL); err != nil {
 		return nil, err
 	}
 	serverOrigin, _ := egress.Origin(rawURL)
 	p := &probe{origins: []string{serverOrigin}}
-	client := func() *http.Client {
-		return egress.Client(egress.Options{Allow: p.origins, Timeout: oauthTimeout, MaxBody: maxOAuthBody})
-	}
+	client := func() *http.Client { return a.oauthClient(p.origins) }
 
 	req, resp, err := anonymousChallenge(ctx, client, rawURL)
 	if err != nil {
@@ -130,6 +128,12 @@ func (p *probe) allow(rawURL string) {
 	if o, err := egress.Origin(rawURL); err == nil && !slices.Contains(p.origins, o) {
 		p.origins = append(p.origins, o)
 	}
+}
+
+// oauthClient is the egress client of discovery, sign-in and renewal,
+// limited to origins.
+func (a *App) oauthClient(origins []string) *http.Client {
+	return egress.Client(egress.Options{Allow: origins, Timeout: oauthTimeout, MaxBody: maxOAuthBody, Net: a.opts.Network})
 }
 
 // anonymousChallenge asks the server what a client that has not signed in

@@ -44,7 +44,7 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 	ctx, cancel := context.WithTimeout(ctx, SignInTimeout)
 	defer cancel()
 
-	p, err := probeRemote(ctx, c.URL)
+	p, err := a.probeRemote(ctx, c.URL)
 	if err != nil {
 		return gateway.TryResult{}, fmt.Errorf("sign in to server %q: %w", name, err)
 	}
@@ -79,7 +79,7 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 		RedirectURL:              redirect,
 		AuthorizationCodeFetcher: a.codeFetcher(open),
 		RequestRefreshToken:      true,
-		Client:                   egress.Client(egress.Options{Allow: p.origins, Timeout: oauthTimeout, MaxBody: maxOAuthBody}),
+		Client:                   a.oauthClient(p.origins),
 		NewTokenSource: func(ctx context.Context, oc *oauth2.Config, tok *oauth2.Token) (oauth2.TokenSource, error) {
 			captured = &remoteGrant{
 				ClientID: oc.ClientID, ClientSecret: oc.ClientSecret, AuthStyle: oc.Endpoint.AuthStyle,
@@ -125,7 +125,7 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 	if err := a.restartServer(name, fmt.Sprintf("signed in to server %q", name)); err != nil {
 		return gateway.TryResult{}, err
 	}
-	res, err := gateway.TryWith(ctx, specOf(c, 0), gateway.Config{OAuth: a.remoteOAuth})
+	res, err := gateway.TryWith(ctx, specOf(c, 0), gateway.Config{OAuth: a.remoteOAuth, Network: a.opts.Network})
 	if err != nil {
 		return res, fmt.Errorf("signed in to server %q, but it did not work with the new token: %w", name, err)
 	}
