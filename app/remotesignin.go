@@ -11,7 +11,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"golang.org/x/oauth2"
 
-	"github.com/mcpshare/mcpshare/app/egress"
 	"github.com/mcpshare/mcpshare/app/gateway"
 	"github.com/mcpshare/mcpshare/app/secrets"
 )
@@ -77,7 +76,7 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 	cfg := &auth.AuthorizationCodeHandlerConfig{
 		ScopeFilter:              func(discovered []string) []string { return unionScopes(discovered, also) },
 		RedirectURL:              redirect,
-		AuthorizationCodeFetcher: a.codeFetcher(open),
+		AuthorizationCodeFetcher: a.codeFetcher(c.URL, open),
 		RequestRefreshToken:      true,
 		Client:                   a.oauthClient(p.origins),
 		NewTokenSource: func(ctx context.Context, oc *oauth2.Config, tok *oauth2.Token) (oauth2.TokenSource, error) {
@@ -132,14 +131,15 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 	return res, nil
 }
 
-// codeFetcher is the browser part of a sign-in: it shows the owner the
-// authorization URL and waits until the browser comes back with its state.
-func (a *App) codeFetcher(open func(string) error) auth.AuthorizationCodeFetcher {
+// codeFetcher is the browser part of a sign-in to the server at serverURL:
+// it shows the owner the authorization URL (where remoteTarget allows it)
+// and waits until the browser comes back with its state.
+func (a *App) codeFetcher(serverURL string, open func(string) error) auth.AuthorizationCodeFetcher {
 	return func(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
-		u, err := url.Parse(args.URL)
-		if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && egress.IsLoopback(u.Hostname()))) {
-			return nil, fmt.Errorf("the authorization server's sign-in page %q is not an https URL", shown(args.URL))
+		if _, err := remoteTarget(serverURL, args.URL); err != nil {
+			return nil, fmt.Errorf("the authorization server's sign-in page %s: %w", shown(args.URL), err)
 		}
+		u, _ := url.Parse(args.URL)
 		state := u.Query().Get("state")
 		ch := a.expectCallback(state)
 		defer a.forgetCallback(state)
