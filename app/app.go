@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mcpshare/mcpshare/app/builtin"
+	"github.com/mcpshare/mcpshare/app/egress"
 	"github.com/mcpshare/mcpshare/app/secrets"
 	"github.com/mcpshare/mcpshare/oauthserver"
 )
@@ -64,6 +65,11 @@ type Options struct {
 	// CallApprovalTimeout bounds how long a call waits for the owner's
 	// approval (DefaultCallApprovalTimeout when zero).
 	CallApprovalTimeout time.Duration
+
+	// Network is how remote servers and their authorization servers are
+	// reached; the zero value is the system's. Tests route public-looking
+	// names to servers of their own.
+	Network egress.Network
 
 	Logger *slog.Logger
 	// Now is the clock of the authorization server; nil means time.Now.

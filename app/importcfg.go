@@ -219,13 +219,13 @@ const importProbeTimeout = 10 * time.Second
 // one that does becomes a remote server with OAuth, one that does not a
 // local HTTP server (loopback) or a remote one without OAuth. A server
 // that does not answer now keeps what its entry suggests.
-func settleURLServer(ctx context.Context, cfg *ServerConfig) {
+func (a *App) settleURLServer(ctx context.Context, cfg *ServerConfig) {
 	if cfg.Kind != KindHTTP && cfg.Kind != KindRemote {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, importProbeTimeout)
 	defer cancel()
-	p, err := probeRemote(ctx, cfg.URL)
+	p, err := a.probeRemote(ctx, cfg.URL)
 	if err != nil {
 		return
 	}
@@ -264,7 +264,7 @@ func (a *App) Import(ctx context.Context, path string) (ImportReport, error) {
 	rep.Skipped = skipped
 	for _, cfg := range servers {
 		if _, err := a.cfg.server(cfg.Name); err != nil {
-			settleURLServer(ctx, &cfg)
+			a.settleURLServer(ctx, &cfg)
 		}
 		err := a.AddServer(ctx, cfg, secretValues[cfg.Name])
 		switch {

@@ -16,7 +16,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"golang.org/x/oauth2"
 
-	"github.com/mcpshare/mcpshare/app/egress"
 	"github.com/mcpshare/mcpshare/app/gateway"
 )
 
@@ -398,12 +397,14 @@ func (h *tokenHolder) Authorize(ctx context.Context, req *http.Request, resp *ht
 // only the error.
 func (h *tokenHolder) refreshLocked(ctx context.Context) (why string, err error) {
 	g := h.grant
-	origin, err := egress.Origin(g.TokenURL)
+	// The rule of the sign-in again: a grant stored before it held, or by
+	// another version, must not carry a refresh token to this computer.
+	origin, err := remoteTarget(h.cfg.URL, g.TokenURL)
 	if err != nil {
 		h.dropLocked(ctx)
-		return "its token endpoint is not a valid URL", err
+		return fmt.Sprintf("its token endpoint %s cannot be used (%v)", shown(g.TokenURL), err), err
 	}
-	hc := egress.Client(egress.Options{Allow: []string{origin}, Timeout: oauthTimeout, MaxBody: maxOAuthBody})
+	hc := h.a.oauthClient([]string{origin})
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
 	tok, err := g.config().TokenSource(ctx, &oauth2.Token{RefreshToken: g.RefreshToken}).Token()
 	if err != nil {

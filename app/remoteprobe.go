@@ -39,21 +39,24 @@ type RemoteProbe struct {
 }
 
 // probe is a RemoteProbe with what the sign-in goes on with: the origins
-// the sign-in may reach, and the 401 the go-sdk's handler starts from.
+// the sign-in may reach (remoteTarget let each in), and the 401 the go-sdk's
+// handler starts from.
 type probe struct {
 	RemoteProbe
-	origins []string
-	req     *http.Request
-	resp    *http.Response
+	serverURL string
+	origins   []string
+	req       *http.Request
+	resp      *http.Response
 }
 
 // ProbeRemote asks the MCP server at rawURL, the way a client does, whether
 // it wants a sign-in and with which authorization server: an anonymous
 // initialize, then (on a 401) its protected resource metadata and its
 // authorization server's metadata. Only the server's origin and the
-// authorization server it names are reached.
+// authorization server it names are reached, and that only where
+// remoteTarget allows.
 func (a *App) ProbeRemote(ctx context.Context, rawURL string) (RemoteProbe, error) {
-	p, err := probeRemote(ctx, rawURL)
+	p, err := a.probeRemote(ctx, rawURL)
 	if err != nil {
 		return RemoteProbe{}, err
 	}
@@ -64,15 +67,13 @@ func (a *App) ProbeRemote(ctx context.Context, rawURL string) (RemoteProbe, erro
 // whose metadata MCP Share cannot use; the message says what is wrong.
 var ErrRemoteDiscovery = errors.New("the server's sign-in cannot be used")
 
-func probeRemote(ctx context.Context, rawURL string) (*probe, error) {
+func (a *App) probeRemote(ctx context.Context, rawURL string) (*probe, error) {
 	if err := egress.CheckURL(rawURL); err != nil {
 		return nil, err
 	}
 	serverOrigin, _ := egress.Origin(rawURL)
-	p := &probe{origins: []string{serverOrigin}}
-	client := func() *http.Client {
-		return egress.Client(egress.Options{Allow: p.origins, Timeout: oauthTimeout, MaxBody: maxOAuthBody})
-	}
+	p := &probe{serverURL: rawURL, origins: []string{serverOrigin}}
+	client := func() *http.Client { return a.oauthClient(p.origins) }
 
 	req, resp, err := anonymousChallenge(ctx, client, rawURL)
 	if err != nil {
@@ -103,11 +104,10 @@ func probeRemote(ctx context.Context, rawURL string) (*probe, error) {
 			p.Scopes = prm.ScopesSupported
 		}
 	}
-	if err := egress.CheckURL(issuer); err != nil {
-		return nil, fmt.Errorf("%w: its authorization server %s: %v", ErrRemoteDiscovery, issuer, err)
+	if err := p.allow(issuer); err != nil {
+		return nil, fmt.Errorf("%w: its authorization server %s: %w", ErrRemoteDiscovery, issuer, err)
 	}
 	p.Issuer = issuer
-	p.allow(issuer)
 	asm, err := auth.GetAuthServerMetadata(ctx, issuer, client())
 	if err != nil {
 		return nil, fmt.Errorf("%w: the metadata of its authorization server %s: %v", ErrRemoteDiscovery, issuer, err)
@@ -121,20 +121,40 @@ func probeRemote(ctx context.Context, rawURL string) (*probe, error) {
 		if e == "" {
 			continue
 		}
-		if err := egress.CheckURL(e); err != nil {
-			return nil, fmt.Errorf("%w: its authorization server names the endpoint %s: %v", ErrRemoteDiscovery, e, err)
+		if err := p.allow(e); err != nil {
+			return nil, fmt.Errorf("%w: its authorization server names the endpoint %s: %w", ErrRemoteDiscovery, e, err)
 		}
-		p.allow(e)
+	}
+	// The sign-in page is opened in the owner's browser, not fetched: it is
+	// judged by the same rule (codeFetcher does again) but not allowed.
+	if e := asm.AuthorizationEndpoint; e != "" {
+		if _, err := remoteTarget(rawURL, e); err != nil {
+			return nil, fmt.Errorf("%w: its authorization server names the sign-in page %s: %w", ErrRemoteDiscovery, e, err)
+		}
 	}
 	p.Registration = asm.RegistrationEndpoint != ""
 	p.ClientMetadata = asm.ClientIDMetadataDocumentSupported
 	return p, nil
 }
 
-func (p *probe) allow(rawURL string) {
-	if o, err := egress.Origin(rawURL); err == nil && !slices.Contains(p.origins, o) {
+// allow adds the origin of rawURL, named by the server or its
+// authorization server, to those the sign-in reaches, if remoteTarget lets
+// it.
+func (p *probe) allow(rawURL string) error {
+	o, err := remoteTarget(p.serverURL, rawURL)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(p.origins, o) {
 		p.origins = append(p.origins, o)
 	}
+	return nil
+}
+
+// oauthClient is the egress client of discovery, sign-in and renewal,
+// limited to origins.
+func (a *App) oauthClient(origins []string) *http.Client {
+	return egress.Client(egress.Options{Allow: origins, Timeout: oauthTimeout, MaxBody: maxOAuthBody, Net: a.opts.Network})
 }
 
 // anonymousChallenge asks the server what a client that has not signed in

@@ -11,7 +11,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"golang.org/x/oauth2"
 
-	"github.com/mcpshare/mcpshare/app/egress"
 	"github.com/mcpshare/mcpshare/app/gateway"
 	"github.com/mcpshare/mcpshare/app/secrets"
 )
@@ -45,7 +44,7 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 	ctx, cancel := context.WithTimeout(ctx, SignInTimeout)
 	defer cancel()
 
-	p, err := probeRemote(ctx, c.URL)
+	p, err := a.probeRemote(ctx, c.URL)
 	if err != nil {
 		return gateway.TryResult{}, fmt.Errorf("sign in to server %q: %w", name, err)
 	}
@@ -90,9 +89,9 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 	cfg := &auth.AuthorizationCodeHandlerConfig{
 		ScopeFilter:              func(discovered []string) []string { return unionScopes(discovered, also) },
 		RedirectURL:              redirect,
-		AuthorizationCodeFetcher: a.codeFetcher(open),
+		AuthorizationCodeFetcher: a.codeFetcher(c.URL, open),
 		RequestRefreshToken:      true,
-		Client:                   egress.Client(egress.Options{Allow: p.origins, Timeout: oauthTimeout, MaxBody: maxOAuthBody}),
+		Client:                   a.oauthClient(p.origins),
 		NewTokenSource: func(ctx context.Context, oc *oauth2.Config, tok *oauth2.Token) (oauth2.TokenSource, error) {
 			captured = &remoteGrant{
 				ClientID: oc.ClientID, ClientSecret: oc.ClientSecret, AuthStyle: oc.Endpoint.AuthStyle,
@@ -141,21 +140,22 @@ func (a *App) SignIn(ctx context.Context, name string, open func(authURL string)
 	if err := a.restartServer(name, fmt.Sprintf("signed in to server %q", name)); err != nil {
 		return gateway.TryResult{}, err
 	}
-	res, err := gateway.TryWith(ctx, specOf(c, 0), gateway.Config{OAuth: a.remoteOAuth})
+	res, err := gateway.TryWith(ctx, specOf(c, 0), gateway.Config{OAuth: a.remoteOAuth, Network: a.opts.Network})
 	if err != nil {
 		return res, fmt.Errorf("signed in to server %q, but it did not work with the new token: %w", name, err)
 	}
 	return res, nil
 }
 
-// codeFetcher is the browser part of a sign-in: it shows the owner the
-// authorization URL and waits until the browser comes back with its state.
-func (a *App) codeFetcher(open func(string) error) auth.AuthorizationCodeFetcher {
+// codeFetcher is the browser part of a sign-in to the server at serverURL:
+// it shows the owner the authorization URL (where remoteTarget allows it)
+// and waits until the browser comes back with its state.
+func (a *App) codeFetcher(serverURL string, open func(string) error) auth.AuthorizationCodeFetcher {
 	return func(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
-		u, err := url.Parse(args.URL)
-		if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && egress.IsLoopback(u.Hostname()))) {
-			return nil, fmt.Errorf("the authorization server's sign-in page %q is not an https URL", shown(args.URL))
+		if _, err := remoteTarget(serverURL, args.URL); err != nil {
+			return nil, fmt.Errorf("the authorization server's sign-in page %s: %w", shown(args.URL), err)
 		}
+		u, _ := url.Parse(args.URL)
 		state := u.Query().Get("state")
 		ch := a.expectCallback(state)
 		defer a.forgetCallback(state)

@@ -14,7 +14,7 @@ func (a *App) tryRemote(ctx context.Context, cfg ServerConfig) (TryResult, error
 	if cfg.OAuth {
 		saved, err := a.cfg.server(cfg.Name)
 		if err != nil || remoteFingerprint(saved) != remoteFingerprint(cfg) {
-			p, err := probeRemote(ctx, cfg.URL)
+			p, err := a.probeRemote(ctx, cfg.URL)
 			if err != nil {
 				return TryResult{}, err
 			}
@@ -24,5 +24,5 @@ func (a *App) tryRemote(ctx context.Context, cfg ServerConfig) (TryResult, error
 			cfg.OAuth = false
 		}
 	}
-	return gateway.TryWith(ctx, specOf(cfg, 0), gateway.Config{OAuth: a.remoteOAuth})
+	return gateway.TryWith(ctx, specOf(cfg, 0), gateway.Config{OAuth: a.remoteOAuth, Network: a.opts.Network})
 }

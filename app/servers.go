@@ -128,6 +128,7 @@ func (a *App) newGateway() *gateway.Gateway {
 		ApprovalTimeout: a.approvalTimeout(),
 		Logger:          a.log.With("part", "gateway"),
 		OAuth:           a.remoteOAuth,
+		Network:         a.opts.Network,
 	})
 }
 

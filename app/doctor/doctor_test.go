@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -12,8 +13,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,5 +239,61 @@ func TestURLThatIsNotAnMCPShareURL(t *testing.T) {
 	rep := doctor.Check(context.Background(), doctor.Options{URL: "https://example.com/"})
 	if first, failed := rep.Failure(); !failed || !strings.Contains(first.Detail, "not an MCP Share URL") {
 		t.Fatalf("%+v", rep)
+	}
+}
+
+// TestRegistrationNamingAnotherOriginIsNotFollowed: the registration's
+// answer names where to delete the test client (RFC 7592); on another
+// origin than the public one the doctor does not send its DELETE (and the
+// registration's token) there, and removes the client in MCP Share
+// instead.
+func TestRegistrationNamingAnotherOriginIsNotFollowed(t *testing.T) {
+	a := share(t)
+	elsewhere := "https://elsewhere.example.com"
+	var (
+		mu        sync.Mutex
+		offOrigin []string
+	)
+	srv := proxy(t, a, func(r *httputil.ProxyRequest) {
+		if r.In.Host != "example.com" {
+			mu.Lock()
+			offOrigin = append(offOrigin, r.In.Method+" "+r.In.Host+r.In.URL.Path)
+			mu.Unlock()
+		}
+	}, func(resp *http.Response) error {
+		if resp.Request.Method != http.MethodPost || resp.Request.URL.Path != "/register" {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		var reg map[string]any
+		if err := json.Unmarshal(body, &reg); err != nil {
+			return err
+		}
+		reg["registration_client_uri"] = elsewhere + "/register/" + reg["client_id"].(string)
+		reg["registration_access_token"] = "a token of the proxy's"
+		if body, err = json.Marshal(reg); err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	})
+	rep := check(t, a, via(srv.Listener.Addr().String(), tlsOf(srv)))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(offOrigin) != 0 {
+		t.Fatalf("the doctor followed the registration's answer off the public origin: %v", offOrigin)
+	}
+	if !rep.OK() {
+		t.Fatalf("the check:\n%s", describe(rep))
+	}
+	i := slices.IndexFunc(rep.Steps, func(s doctor.Step) bool { return s.ID == doctor.StepCleanup })
+	if i < 0 || rep.Steps[i].Detail != "revoked in MCP Share" {
+		t.Fatalf("the cleanup:\n%s", describe(rep))
 	}
 }
