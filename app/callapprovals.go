@@ -61,6 +61,12 @@ var ErrCallNotFound = errors.New("the call is no longer waiting for approval")
 // DefaultCallApprovalTimeout is how long a call waits for the owner.
 const DefaultCallApprovalTimeout = gateway.DefaultApprovalTimeout
 
+// MaxCallsWaitingPerClient bounds the calls of one user through one client
+// that wait for the owner at once. Each is a tray item and a notification:
+// without a bound one token could bury the owner under them, and a flood
+// invites a mis-click. Past it a call is refused at once.
+const MaxCallsWaitingPerClient = 5
+
 // approvals is the queue of calls waiting for the owner.
 type approvals struct {
 	a *App
@@ -132,6 +138,17 @@ func (q *approvals) list() []PendingCall {
 	return out
 }
 
+// waitingLocked counts the calls of user through client that wait.
+func (q *approvals) waitingLocked(user, client string) int {
+	n := 0
+	for _, w := range q.pending {
+		if w.call.User == user && w.call.ClientID == client {
+			n++
+		}
+	}
+	return n
+}
+
 // DecideCall answers a pending call; via says where the owner answered
 // (tray, notification, window, terminal) for the audit log. CallAlways is
 // remembered for that user, client, server and tool.
@@ -192,6 +209,12 @@ func (q *approvals) approve(ctx context.Context, c gateway.Call) error {
 		q.mu.Unlock()
 		a.gov.writeApproval(pc, "denied", "nobody could be asked")
 		return errors.New("MCP Share runs without a window or terminal to ask the owner in (start it with `mcpshare` or `mcpshare serve --approval ask` on a terminal, or allow the tool)")
+	}
+	if n := q.waitingLocked(pc.User, pc.ClientID); n >= MaxCallsWaitingPerClient {
+		q.mu.Unlock()
+		reason := fmt.Sprintf("%d calls of this client already wait for the owner's approval; wait for them to be answered", n)
+		a.gov.writeApproval(pc, "denied", reason)
+		return errors.New(reason)
 	}
 	q.pending[pc.ID] = w
 	q.mu.Unlock()

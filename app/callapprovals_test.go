@@ -1,0 +1,111 @@
+package app_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpshare/mcpshare/app"
+	"github.com/mcpshare/mcpshare/app/audit"
+)
+
+// The queue of calls waiting for the owner, through the real app, gateway
+// and server-everything (see governance_test.go).
+
+// waitPending waits (driven by the app's events) until exactly n calls
+// wait for approval, and returns them.
+func (g *governed) waitPending(t *testing.T, n int) []app.PendingCall {
+	t.Helper()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for {
+		if p := g.PendingCalls(); len(p) == n {
+			return p
+		}
+		select {
+		case <-g.wake:
+		case <-deadline.C:
+			t.Fatalf("%d calls wait for approval after 30s, want %d", len(g.PendingCalls()), n)
+		}
+	}
+}
+
+// denyAll answers every waiting call with a denial, so that no test leaves
+// a call waiting for the bound.
+func (g *governed) denyAll() {
+	for _, p := range g.PendingCalls() {
+		g.DecideCall(p.ID, app.CallDeny, "test")
+	}
+}
+
+type callAnswer struct {
+	res *mcp.CallToolResult
+	err error
+}
+
+func startCall(cs *mcp.ClientSession, tool string, args map[string]any) chan callAnswer {
+	done := make(chan callAnswer, 1)
+	go func() {
+		res, err := call(cs, tool, args)
+		done <- callAnswer{res, err}
+	}()
+	return done
+}
+
+func TestCallsWaitingPerClientAreBounded(t *testing.T) {
+	g := newGoverned(t, app.Options{})
+	detach := g.AttachApprover()
+	defer detach()
+	g.rules(t, func(r *app.Rules) { r.AskBeforeChanges = true })
+	cs := g.session(t, g.user, g.password, "/mcp/everything")
+
+	var waiting []chan callAnswer
+	defer func() {
+		g.denyAll()
+		for _, done := range waiting {
+			<-done
+		}
+	}()
+	for range app.MaxCallsWaitingPerClient {
+		waiting = append(waiting, startCall(cs, "toggle-simulated-logging", map[string]any{}))
+	}
+	g.waitPending(t, app.MaxCallsWaitingPerClient)
+
+	// One more of the same client is refused at once, with a reason the model can relay.
+	res, err := call(cs, "toggle-simulated-logging", map[string]any{})
+	want := fmt.Sprintf("%d calls of this client already wait for the owner's approval; wait for them to be answered", app.MaxCallsWaitingPerClient)
+	if err != nil || !res.IsError || !strings.Contains(resultText(res), want) {
+		t.Fatalf("a call past the bound: %v %+v", err, res)
+	}
+	if p := g.PendingCalls(); len(p) != app.MaxCallsWaitingPerClient {
+		t.Errorf("%d calls wait, want the bound %d", len(p), app.MaxCallsWaitingPerClient)
+	}
+	e := g.lastAudit(t, audit.Filter{Event: audit.EventToolCall, Outcome: audit.OutcomeDenied}, func(audit.Entry) bool { return true })
+	if !strings.Contains(e.Detail, want) {
+		t.Errorf("audit of the refused call: %+v", e)
+	}
+	a := g.lastAudit(t, audit.Filter{Event: audit.EventApproval}, func(audit.Entry) bool { return true })
+	if a.Outcome != "denied" || !strings.Contains(a.Detail, want) {
+		t.Errorf("approval entry of the refused call: %+v", a)
+	}
+
+	// Another client of the same user has a bound of its own.
+	mine := g.PendingCalls()
+	other := g.session(t, g.user, g.password, "/mcp/everything")
+	waiting = append(waiting, startCall(other, "toggle-simulated-logging", map[string]any{}))
+	g.waitPending(t, app.MaxCallsWaitingPerClient+1)
+
+	// Once one of the first client's is answered, it may ask again.
+	if err := g.DecideCall(mine[0].ID, app.CallDeny, "test"); err != nil {
+		t.Fatal(err)
+	}
+	g.waitPending(t, app.MaxCallsWaitingPerClient)
+	waiting = append(waiting, startCall(cs, "toggle-simulated-logging", map[string]any{}))
+	p := g.waitPending(t, app.MaxCallsWaitingPerClient+1)
+	if newest := p[len(p)-1]; newest.ClientID != mine[0].ClientID {
+		t.Errorf("the newest waiting call is of client %q, want the first client %q", newest.ClientID, mine[0].ClientID)
+	}
+}
