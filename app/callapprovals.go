@@ -199,6 +199,16 @@ func (q *approvals) approve(ctx context.Context, c gateway.Call) error {
 		User: c.User, ClientID: clientID, ClientName: clientName, Server: c.Server, Kind: c.Kind, Name: c.Name,
 		Arguments: FormatArguments(c.Arguments), CanRemember: clientID != "" && c.Kind == EntryTool,
 	}
+	// The owner must see what the server will get: JSON parsers keep the
+	// last of a repeated key, and the owner would read the first.
+	if dup, err := repeatedKey(c.Arguments); dup != "" || err != nil {
+		reason := "invalid arguments: " + dup
+		if err != nil {
+			reason = "invalid arguments: " + err.Error()
+		}
+		a.gov.writeApproval(pc, "denied", reason)
+		return errors.New(reason)
+	}
 	if pc.CanRemember && a.remembered(pc) {
 		a.gov.writeApproval(pc, "remembered", "always allowed for this client")
 		return nil
