@@ -262,6 +262,66 @@ func rememberKey(user, client, server, tool string) []byte {
 	return []byte(strings.Join([]string{user, client, server, tool}, "\x00"))
 }
 
+// rememberKeyParts is a key of bucketRemembered, read back.
+type rememberKeyParts struct{ user, client, server, tool string }
+
+func parseRememberKey(k []byte) (rememberKeyParts, bool) {
+	p := strings.Split(string(k), "\x00")
+	if len(p) != 4 {
+		return rememberKeyParts{}, false
+	}
+	return rememberKeyParts{p[0], p[1], p[2], p[3]}, true
+}
+
+// forgetRememberedTx deletes the remembered approvals that match, in tx.
+func forgetRememberedTx(tx *bolt.Tx, match func(rememberKeyParts) bool) error {
+	b := tx.Bucket(bucketRemembered)
+	if b == nil {
+		return nil
+	}
+	var doomed [][]byte
+	b.ForEach(func(k, _ []byte) error {
+		if p, ok := parseRememberKey(k); !ok || match(p) {
+			doomed = append(doomed, k)
+		}
+		return nil
+	})
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forgetApprovals deletes the remembered approvals that match and, when why
+// is given, denies the waiting calls that match (so that none is remembered
+// afterwards), saying why.
+func (a *App) forgetApprovals(match func(rememberKeyParts) bool, why string) error {
+	if why != "" {
+		a.gov.approvals.deny(match, why)
+	}
+	if err := a.db.Update(func(tx *bolt.Tx) error { return forgetRememberedTx(tx, match) }); err != nil {
+		return fmt.Errorf("forget the remembered approvals: %w", err)
+	}
+	return nil
+}
+
+// deny answers the waiting calls that match with a denial, via why.
+func (q *approvals) deny(match func(rememberKeyParts) bool, why string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, w := range q.pending {
+		c := w.call
+		if match(rememberKeyParts{c.User, c.ClientID, c.Server, c.Name}) {
+			select {
+			case w.answer <- answer{CallDeny, why}:
+			default: // answered a moment ago
+			}
+		}
+	}
+}
+
 // RememberedCall is a tool the owner always allows for one user and client.
 type RememberedCall struct {
 	User, ClientID, ClientName, Server, Tool string
@@ -309,13 +369,13 @@ func (a *App) RememberedCalls() ([]RememberedCall, error) {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			parts := strings.Split(string(k), "\x00")
-			if len(parts) != 4 {
+			p, ok := parseRememberKey(k)
+			if !ok {
 				return nil
 			}
 			var rv rememberedValue
 			json.Unmarshal(v, &rv)
-			out = append(out, RememberedCall{User: parts[0], ClientID: parts[1], ClientName: rv.ClientName, Server: parts[2], Tool: parts[3], Since: rv.Since})
+			out = append(out, RememberedCall{User: p.user, ClientID: p.client, ClientName: rv.ClientName, Server: p.server, Tool: p.tool, Since: rv.Since})
 			return nil
 		})
 	})
