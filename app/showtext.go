@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mcpshare/mcpshare/app/audit"
 )
 
 // Text that comes from clients and servers (tool names, client names,
@@ -36,7 +38,7 @@ func FormatArguments(raw json.RawMessage) string {
 	shown := []byte(raw)
 	if dup, err := repeatedKey(raw); dup != "" && err == nil {
 		head = append(head, "(!) "+dup+": shown as a server reads it, with the last value of each key")
-		shown = lastWins(raw)
+		shown = audit.Canonical(raw) // as parsers read it: the last value of a repeated key
 	}
 	var b bytes.Buffer
 	text := string(shown)
@@ -64,23 +66,6 @@ func FormatArguments(raw json.RawMessage) string {
 		out = strings.Join(head, "\n") + "\n" + out
 	}
 	return out
-}
-
-// lastWins re-encodes JSON as parsers read it: of a repeated key, only its
-// last value (objects' keys come out sorted). raw comes back when it is not
-// JSON.
-func lastWins(raw []byte) []byte {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return raw
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return raw
-	}
-	return b
 }
 
 // repeatedKey says which key appears twice in one object of raw, at any
