@@ -206,6 +206,9 @@ func (a *App) init() error {
 	if err := a.ensureFirstUser(); err != nil {
 		return err
 	}
+	if err := a.forgetStaleApprovals(); err != nil {
+		a.log.Warn("could not forget the approvals of removed users, clients and servers", "err", err)
+	}
 	if !first && a.opts.FilesRoot != "" {
 		return a.overrideFolder(a.opts.FilesRoot)
 	}
@@ -466,7 +469,9 @@ func (a *App) SaveSettings(st Settings) error {
 }
 
 // Auth gives the command line and the GUI the user, client and sign-in
-// operations of the authorization server.
+// operations of the authorization server. Remove users and revoke clients
+// through App.RemoveUser and App.RevokeClient instead, which also forget
+// what the app remembers of them.
 func (a *App) Auth() *oauthserver.Server { return a.auth }
 
 // Secrets is the store this App keeps its secrets in.

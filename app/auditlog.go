@@ -25,12 +25,16 @@ type governance struct {
 	counts  map[string]*AuditCount
 	counted bool            // counts hold what the files held at the first count
 	signIns map[string]bool // decided sign-ins already written
+
+	// key is the installation's key of the arguments' digests, read from
+	// the secret store on the first call recorded.
+	key func() []byte
 }
 
 var _ gateway.Policy = (*governance)(nil)
 
 func newGovernance(a *App) *governance {
-	g := &governance{a: a, signIns: map[string]bool{}, counts: map[string]*AuditCount{}}
+	g := &governance{a: a, signIns: map[string]bool{}, counts: map[string]*AuditCount{}, key: sync.OnceValue(a.loadAuditKey)}
 	g.approvals = &approvals{a: a, pending: map[string]*waiting{}}
 	a.events.subscribe(func(ev Event) {
 		if ev.Kind == EventSignIn {
@@ -86,17 +90,17 @@ func (g *governance) close() error {
 }
 
 // record is gateway.Config.Audit: one entry per call through the gateway,
-// the arguments digested unless the owner asked for them in full.
+// with the keyed digest of its arguments, and the arguments themselves (up
+// to audit.MaxArgsBytes) when the owner asked for them.
 func (g *governance) record(r gateway.Record) {
 	clientID, clientName := clientOf(r.Call)
 	e := audit.Entry{
 		Time: r.Start, Event: r.Method, User: r.User, Client: clientID, ClientName: clientName,
 		Server: r.Server, Name: r.Name, Outcome: r.Outcome, Detail: truncate(r.Detail, 500), DurationMS: audit.Duration(r.Duration),
 	}
-	if c, ok := g.rules.server(r.Server); ok && c.AuditArguments && len(r.Arguments) > 0 {
-		e.Args = r.Arguments
-	} else {
-		e.ArgsSHA256 = audit.Digest(r.Arguments)
+	if len(r.Arguments) > 0 {
+		c, ok := g.rules.server(r.Server)
+		e.PutArguments(r.Arguments, g.key(), ok && c.AuditArguments)
 	}
 	g.write(e)
 }

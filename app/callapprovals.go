@@ -61,6 +61,12 @@ var ErrCallNotFound = errors.New("the call is no longer waiting for approval")
 // DefaultCallApprovalTimeout is how long a call waits for the owner.
 const DefaultCallApprovalTimeout = gateway.DefaultApprovalTimeout
 
+// MaxCallsWaitingPerClient bounds the calls of one user through one client
+// that wait for the owner at once. Each is a tray item and a notification:
+// without a bound one token could bury the owner under them, and a flood
+// invites a mis-click. Past it a call is refused at once.
+const MaxCallsWaitingPerClient = 5
+
 // approvals is the queue of calls waiting for the owner.
 type approvals struct {
 	a *App
@@ -132,6 +138,17 @@ func (q *approvals) list() []PendingCall {
 	return out
 }
 
+// waitingLocked counts the calls of user through client that wait.
+func (q *approvals) waitingLocked(user, client string) int {
+	n := 0
+	for _, w := range q.pending {
+		if w.call.User == user && w.call.ClientID == client {
+			n++
+		}
+	}
+	return n
+}
+
 // DecideCall answers a pending call; via says where the owner answered
 // (tray, notification, window, terminal) for the audit log. CallAlways is
 // remembered for that user, client, server and tool.
@@ -182,6 +199,16 @@ func (q *approvals) approve(ctx context.Context, c gateway.Call) error {
 		User: c.User, ClientID: clientID, ClientName: clientName, Server: c.Server, Kind: c.Kind, Name: c.Name,
 		Arguments: FormatArguments(c.Arguments), CanRemember: clientID != "" && c.Kind == EntryTool,
 	}
+	// The owner must see what the server will get: JSON parsers keep the
+	// last of a repeated key, and the owner would read the first.
+	if dup, err := repeatedKey(c.Arguments); dup != "" || err != nil {
+		reason := "invalid arguments: " + dup
+		if err != nil {
+			reason = "invalid arguments: " + err.Error()
+		}
+		a.gov.writeApproval(pc, "denied", reason)
+		return errors.New(reason)
+	}
 	if pc.CanRemember && a.remembered(pc) {
 		a.gov.writeApproval(pc, "remembered", "always allowed for this client")
 		return nil
@@ -192,6 +219,12 @@ func (q *approvals) approve(ctx context.Context, c gateway.Call) error {
 		q.mu.Unlock()
 		a.gov.writeApproval(pc, "denied", "nobody could be asked")
 		return errors.New("MCP Share runs without a window or terminal to ask the owner in (start it with `mcpshare` or `mcpshare serve --approval ask` on a terminal, or allow the tool)")
+	}
+	if n := q.waitingLocked(pc.User, pc.ClientID); n >= MaxCallsWaitingPerClient {
+		q.mu.Unlock()
+		reason := fmt.Sprintf("%d calls of this client already wait for the owner's approval; wait for them to be answered", n)
+		a.gov.writeApproval(pc, "denied", reason)
+		return errors.New(reason)
 	}
 	q.pending[pc.ID] = w
 	q.mu.Unlock()
@@ -227,6 +260,66 @@ func (q *approvals) approve(ctx context.Context, c gateway.Call) error {
 
 func rememberKey(user, client, server, tool string) []byte {
 	return []byte(strings.Join([]string{user, client, server, tool}, "\x00"))
+}
+
+// rememberKeyParts is a key of bucketRemembered, read back.
+type rememberKeyParts struct{ user, client, server, tool string }
+
+func parseRememberKey(k []byte) (rememberKeyParts, bool) {
+	p := strings.Split(string(k), "\x00")
+	if len(p) != 4 {
+		return rememberKeyParts{}, false
+	}
+	return rememberKeyParts{p[0], p[1], p[2], p[3]}, true
+}
+
+// forgetRememberedTx deletes the remembered approvals that match, in tx.
+func forgetRememberedTx(tx *bolt.Tx, match func(rememberKeyParts) bool) error {
+	b := tx.Bucket(bucketRemembered)
+	if b == nil {
+		return nil
+	}
+	var doomed [][]byte
+	b.ForEach(func(k, _ []byte) error {
+		if p, ok := parseRememberKey(k); !ok || match(p) {
+			doomed = append(doomed, k)
+		}
+		return nil
+	})
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forgetApprovals deletes the remembered approvals that match and, when why
+// is given, denies the waiting calls that match (so that none is remembered
+// afterwards), saying why.
+func (a *App) forgetApprovals(match func(rememberKeyParts) bool, why string) error {
+	if why != "" {
+		a.gov.approvals.deny(match, why)
+	}
+	if err := a.db.Update(func(tx *bolt.Tx) error { return forgetRememberedTx(tx, match) }); err != nil {
+		return fmt.Errorf("forget the remembered approvals: %w", err)
+	}
+	return nil
+}
+
+// deny answers the waiting calls that match with a denial, via why.
+func (q *approvals) deny(match func(rememberKeyParts) bool, why string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, w := range q.pending {
+		c := w.call
+		if match(rememberKeyParts{c.User, c.ClientID, c.Server, c.Name}) {
+			select {
+			case w.answer <- answer{CallDeny, why}:
+			default: // answered a moment ago
+			}
+		}
+	}
 }
 
 // RememberedCall is a tool the owner always allows for one user and client.
@@ -276,13 +369,13 @@ func (a *App) RememberedCalls() ([]RememberedCall, error) {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			parts := strings.Split(string(k), "\x00")
-			if len(parts) != 4 {
+			p, ok := parseRememberKey(k)
+			if !ok {
 				return nil
 			}
 			var rv rememberedValue
 			json.Unmarshal(v, &rv)
-			out = append(out, RememberedCall{User: parts[0], ClientID: parts[1], ClientName: rv.ClientName, Server: parts[2], Tool: parts[3], Since: rv.Since})
+			out = append(out, RememberedCall{User: p.user, ClientID: p.client, ClientName: rv.ClientName, Server: p.server, Tool: p.tool, Since: rv.Since})
 			return nil
 		})
 	})

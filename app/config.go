@@ -61,8 +61,8 @@ type ServerConfig struct {
 	// readOnlyHint: true wait for the owner's approval, unless Tools says
 	// otherwise.
 	AskBeforeChanges bool `json:"ask_before_changes,omitempty"`
-	// AuditArguments writes the full arguments of calls to the audit log
-	// instead of their digest.
+	// AuditArguments writes the arguments of calls to the audit log (up to
+	// audit.MaxArgsBytes each) beside their digest.
 	AuditArguments bool `json:"audit_arguments,omitempty"`
 	// OAuth says a remote server signs in with OAuth: its tokens are kept in
 	// the secret store once the owner signed in (never here).

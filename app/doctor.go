@@ -22,6 +22,6 @@ func (a *App) CheckConnection(ctx context.Context, hc *http.Client) (doctor.Repo
 	return doctor.Check(ctx, doctor.Options{
 		URL:    origin + "/mcp",
 		Client: hc,
-		Forget: func(_ context.Context, clientID string) error { return a.auth.RevokeClient(clientID) },
+		Forget: func(_ context.Context, clientID string) error { return a.RevokeClient(clientID) },
 	}), nil
 }

@@ -198,7 +198,7 @@ func TestHiddenToolAbsentAndRefusedAndAudited(t *testing.T) {
 	if e.Outcome != audit.OutcomeHidden || e.User != g.user || e.Server != "everything" || e.Client == "" || e.ClientName != "tunnel test" {
 		t.Errorf("audit entry of the hidden call: %+v", e)
 	}
-	if len(e.Args) != 0 || len(e.ArgsSHA256) != 64 {
+	if len(e.Args) != 0 || e.ArgsStart != "" || len(e.ArgsHMAC) != 64 {
 		t.Errorf("arguments not redacted by default: %+v", e)
 	}
 	b, _ := os.ReadFile(filepath.Join(g.ConfigDir(), audit.FileName))
@@ -365,7 +365,7 @@ func TestAskTimesOutAndNobodyToAsk(t *testing.T) {
 		t.Errorf("the call that timed out still waits: %+v", p)
 	}
 	e := g.lastAudit(t, audit.Filter{Event: audit.EventToolCall}, func(audit.Entry) bool { return true })
-	if e.Outcome != audit.OutcomeDenied || string(e.Args) != `{"message":"hello"}` || e.ArgsSHA256 != "" {
+	if e.Outcome != audit.OutcomeDenied || string(e.Args) != `{"message":"hello"}` || len(e.ArgsHMAC) != 64 {
 		t.Errorf("audit of the call that timed out, with full arguments on: %+v", e)
 	}
 	counts, err := g.AuditCounts()

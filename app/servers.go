@@ -238,7 +238,9 @@ func (a *App) storeSecretEnv(ctx context.Context, cfg ServerConfig, values map[s
 	return nil
 }
 
-// RemoveServer deletes a server, its running instance and its secrets.
+// RemoveServer deletes a server, its running instance, its secrets and the
+// approvals remembered for its tools; its calls waiting for approval are
+// denied.
 func (a *App) RemoveServer(ctx context.Context, name string) error {
 	cfg, err := a.cfg.server(name)
 	if err != nil {
@@ -247,6 +249,7 @@ func (a *App) RemoveServer(ctx context.Context, name string) error {
 	if err := a.cfg.deleteServer(name); err != nil {
 		return err
 	}
+	a.gov.approvals.deny(func(k rememberKeyParts) bool { return k.server == name }, "the server was removed")
 	for _, k := range cfg.SecretEnv {
 		if err := a.secrets.Delete(ctx, secrets.EnvKey(name, k)); err != nil {
 			a.log.Warn("could not delete a secret of a removed server", "server", name, "key", k, "err", err)

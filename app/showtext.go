@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mcpshare/mcpshare/app/audit"
 )
 
 // Text that comes from clients and servers (tool names, client names,
@@ -20,37 +23,119 @@ const (
 )
 
 // FormatArguments shows a call's arguments to the owner: JSON
-// pretty-printed, cut after about 2000 bytes or 30 lines (saying how much
-// was left out), with control, format and bidirectional characters
-// escaped (Printable) so that nothing hides or reorders what the owner
-// reads. No arguments read "(none)".
+// pretty-printed, cut after about 2000 bytes or 30 lines (saying so on its
+// first line, and how much was left out on its last), with control, format
+// and bidirectional characters escaped (Printable) so that nothing hides or
+// reorders what the owner reads. Arguments that repeat a key (see
+// repeatedKey) are shown as a server reads them, the last value of each
+// key, under a first line that says so. No arguments read "(none)".
 func FormatArguments(raw json.RawMessage) string {
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" || string(bytes.TrimSpace(raw)) == "{}" {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || string(trimmed) == "null" || string(trimmed) == "{}" {
 		return "(none)"
 	}
+	var head []string
+	shown := []byte(raw)
+	if dup, err := repeatedKey(raw); dup != "" && err == nil {
+		head = append(head, "(!) "+dup+": shown as a server reads it, with the last value of each key")
+		shown = audit.Canonical(raw) // as parsers read it: the last value of a repeated key
+	}
 	var b bytes.Buffer
-	text := string(raw)
-	if json.Indent(&b, raw, "", "  ") == nil {
+	text := string(shown)
+	if json.Indent(&b, shown, "", "  ") == nil {
 		text = b.String()
 	}
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
 		lines[i] = Printable(l)
 	}
-	omitted := 0
-	if len(lines) > maxShownArgLines {
-		omitted = len(lines) - maxShownArgLines
-		lines = lines[:maxShownArgLines]
+	room := maxShownArgLines - len(head) - 1 // the first line may say it is cut
+	cut := false
+	if len(lines) > room+1 {
+		lines, cut = lines[:room], true
 	}
 	out := strings.Join(lines, "\n")
 	if len(out) > maxShownArgBytes {
-		out = truncate(out, maxShownArgBytes)
-		omitted = max(omitted, 1)
+		out, cut = truncate(out, maxShownArgBytes), true
 	}
-	if omitted > 0 {
+	if cut {
+		head = append(head, fmt.Sprintf("(cut: only the start of these %d bytes is shown)", len(raw)))
 		out += fmt.Sprintf("\n… (cut: %d bytes in all)", len(raw))
 	}
+	if len(head) > 0 {
+		out = strings.Join(head, "\n") + "\n" + out
+	}
 	return out
+}
+
+// repeatedKey says which key appears twice in one object of raw, at any
+// depth ("" when none does; an error when raw is not JSON). Keys are
+// compared as encoding/json matches them to a struct's fields, without
+// regard to case, since a Go server reads the last of "command" and
+// "Command" into its one field, as every JSON parser keeps the last of a
+// repeated key: the owner would approve one value and the server use
+// another.
+func repeatedKey(raw []byte) (string, error) {
+	type object struct {
+		keys    map[string]string // folded key → as spelled
+		wantKey bool
+	}
+	var stack []*object // nil for an array
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF && len(stack) == 0 {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("the arguments are not JSON: %w", err)
+		}
+		var top *object
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.wantKey {
+			if tok == json.Delim('}') {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			key, _ := tok.(string)
+			folded := foldKey(key)
+			if prev, ok := top.keys[folded]; ok {
+				if prev == key {
+					return fmt.Sprintf("the key %q appears twice", key), nil
+				}
+				return fmt.Sprintf("the key %q appears twice (also as %q)", key, prev), nil
+			}
+			top.keys[folded] = key
+			top.wantKey = false
+			continue
+		}
+		if top != nil {
+			top.wantKey = true // after this value, the next key
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &object{keys: map[string]string{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, nil)
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// foldKey maps each letter of s to the smallest of its case variants, so
+// that two keys encoding/json would take for the same field fold alike.
+func foldKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
 }
 
 // Printable escapes in s what would not show as itself on one line:

@@ -147,12 +147,17 @@ func (s configStore) putServer(c ServerConfig, create bool) error {
 	})
 }
 
+// deleteServer deletes a server with the approvals remembered for its
+// tools, so that a new server of the same name inherits none.
 func (s configStore) deleteServer(name string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketServers)
 		if b.Get([]byte(name)) == nil {
 			return fmt.Errorf("%w: %q", ErrServerNotFound, name)
 		}
-		return b.Delete([]byte(name))
+		if err := b.Delete([]byte(name)); err != nil {
+			return err
+		}
+		return forgetRememberedTx(tx, func(k rememberKeyParts) bool { return k.server == name })
 	})
 }

@@ -2,10 +2,13 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -177,14 +180,54 @@ func TestFollowSeesHistoryThenNewEntriesAcrossRotation(t *testing.T) {
 	}
 }
 
-func TestDigestIgnoresSpellingButNotValues(t *testing.T) {
-	a := Digest(json.RawMessage(`{"b": 1, "a": "x"}`))
-	b := Digest(json.RawMessage(`{"a":"x","b":1}`))
-	c := Digest(json.RawMessage(`{"a":"y","b":1}`))
+func TestHMACIgnoresSpellingButNotValuesOrKey(t *testing.T) {
+	key, other := []byte("installation key"), []byte("another installation")
+	a := HMAC(key, json.RawMessage(`{"b": 1, "a": "x"}`))
+	b := HMAC(key, json.RawMessage(`{"a":"x","b":1}`))
+	c := HMAC(key, json.RawMessage(`{"a":"y","b":1}`))
 	if a != b || a == c || len(a) != 64 {
 		t.Errorf("digests %q %q %q", a, b, c)
 	}
-	if Digest(nil) != "" || Digest(json.RawMessage("null")) != "" {
+	if HMAC(other, json.RawMessage(`{"a":"x","b":1}`)) == a {
+		t.Error("two keys give the same digest")
+	}
+	// Without the key, a guess cannot be checked against the digest.
+	guess := sha256.Sum256([]byte(`{"a":"x","b":1}`))
+	if a == hex.EncodeToString(guess[:]) {
+		t.Error("the digest is the unkeyed SHA-256 of the arguments")
+	}
+	if HMAC(key, nil) != "" || HMAC(key, json.RawMessage("null")) != "" {
 		t.Error("no arguments have a digest")
+	}
+	if HMAC(key, json.RawMessage(`{"n":12345678901234567891}`)) == HMAC(key, json.RawMessage(`{"n":12345678901234567890}`)) {
+		t.Error("two numbers past float64's precision digest alike")
+	}
+}
+
+func TestPutArgumentsBoundsTheLineAndKeepsTheDigestOfTheWhole(t *testing.T) {
+	key := []byte("k")
+	small := json.RawMessage(`{"path": "/tmp/x"}`)
+	large := json.RawMessage(`{"data":"` + strings.Repeat("é", 20000) + `"}`)
+
+	var e Entry
+	e.PutArguments(small, key, false)
+	if e.ArgsHMAC != HMAC(key, small) || e.Args != nil || e.ArgsStart != "" {
+		t.Errorf("redacted: %+v", e)
+	}
+	e = Entry{}
+	e.PutArguments(small, key, true)
+	if string(e.Args) != `{"path":"/tmp/x"}` || e.ArgsHMAC != HMAC(key, small) || e.ArgsStart != "" {
+		t.Errorf("kept in full: %+v", e)
+	}
+	e = entry(0, "a", OutcomeOK)
+	e.PutArguments(large, key, true)
+	canon := Canonical(large)
+	if e.Args != nil || e.ArgsBytes != len(canon) || e.ArgsHMAC != HMAC(key, large) ||
+		len(e.ArgsStart) > MaxArgsBytes || len(e.ArgsStart) < MaxArgsBytes-4 || !strings.HasPrefix(string(canon), e.ArgsStart) {
+		t.Errorf("cut: %d bytes kept of %d, digest %q", len(e.ArgsStart), e.ArgsBytes, e.ArgsHMAC)
+	}
+	line, _ := json.Marshal(e)
+	if len(line) > MaxArgsBytes+1024 {
+		t.Errorf("the line of a call with %d bytes of arguments has %d bytes", len(large), len(line))
 	}
 }

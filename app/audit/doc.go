@@ -11,10 +11,15 @@
 // with a [Filter]; [Follow] reads what is written after it starts, across
 // rotations.
 //
-// What it does not do: decide what goes into an entry (the app digests
-// arguments unless the owner asked for them in full), lock the files against
-// other writers (the app is the only one: its database lock keeps a second
-// instance out), or delete old entries other than by rotation.
+// Arguments are recorded as an HMAC-SHA256 under a key the caller keeps
+// (the app's is in its secret store) and, when the owner asks for them, in
+// canonical JSON up to MaxArgsBytes ([Entry.PutArguments]).
+//
+// What it does not do: decide what goes into an entry (the app says
+// whether the owner asked for the arguments, and gives the key), lock the
+// files against other writers (the app is the only one: its database lock
+// keeps a second instance out), or delete old entries other than by
+// rotation.
 //
 // Files: entry.go (Entry, Filter), log.go (Log: append, rotate), read.go
 // (Read, Follow).

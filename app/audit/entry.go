@@ -1,10 +1,13 @@
 package audit
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 )
 
 // Events of an Entry.
@@ -36,11 +39,20 @@ type Entry struct {
 	Server     string `json:"server,omitempty"`
 	// Name is the tool's or prompt's own name at its server, or a resource's URI.
 	Name string `json:"name,omitempty"`
-	// ArgsSHA256 is the digest of the arguments (see Digest); Args holds
-	// them in full only when the owner turned that on for the server.
-	ArgsSHA256 string          `json:"args_sha256,omitempty"`
-	Args       json.RawMessage `json:"args,omitempty"`
-	Outcome    string          `json:"outcome,omitempty"`
+	// ArgsHMAC is the keyed digest of the whole arguments (see HMAC),
+	// always there when a call had arguments. Only when the owner turned
+	// that on for the server are the arguments kept too (see
+	// PutArguments): in Args when their canonical JSON fits MaxArgsBytes,
+	// else its first MaxArgsBytes in ArgsStart, with ArgsBytes its whole
+	// length.
+	ArgsHMAC  string          `json:"args_hmac,omitempty"`
+	Args      json.RawMessage `json:"args,omitempty"`
+	ArgsStart string          `json:"args_start,omitempty"`
+	ArgsBytes int             `json:"args_bytes,omitempty"`
+	// ArgsSHA256 is the unkeyed digest that entries written before
+	// ArgsHMAC carry; nothing writes it any more.
+	ArgsSHA256 string `json:"args_sha256,omitempty"`
+	Outcome    string `json:"outcome,omitempty"`
 	// Detail says more: the error's message, why a call was denied, who
 	// answered an approval.
 	Detail     string  `json:"detail,omitempty"`
@@ -60,22 +72,69 @@ func (e Entry) IsCall() bool {
 	return false
 }
 
-// Digest is the SHA-256 (hex) of arguments in a canonical form (objects'
-// keys sorted, no spaces), so that the same arguments give the same digest
-// however a client spelled them. Empty arguments give "".
+// MaxArgsBytes bounds the arguments kept in one entry, so that a few large
+// calls do not rotate the whole history away.
+const MaxArgsBytes = 4 << 10
+
+// Canonical is arguments in a canonical form: objects' keys sorted (of a
+// repeated key, its last value, as parsers read it), no spaces, numbers as
+// written. Arguments that are not JSON come back as they are.
+func Canonical(args json.RawMessage) []byte {
+	dec := json.NewDecoder(bytes.NewReader(args))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return args
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return args
+	}
+	return b
+}
+
+// HMAC is the HMAC-SHA256 (hex) under key of the canonical arguments, so
+// that the same arguments give the same digest however a client spelled
+// them, while nobody without the key can confirm a guess of short
+// arguments (a yes, a path, a PIN) against it. Empty arguments give "".
+func HMAC(key []byte, args json.RawMessage) string {
+	if len(args) == 0 || string(args) == "null" {
+		return ""
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(Canonical(args))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Digest is the unkeyed SHA-256 (hex) of the canonical arguments.
+//
+// Deprecated: short arguments can be confirmed against it by guessing; use
+// HMAC. It stays only until app/gateway's benchmark moves to HMAC.
 func Digest(args json.RawMessage) string {
 	if len(args) == 0 || string(args) == "null" {
 		return ""
 	}
-	canon := []byte(args)
-	var v any
-	if json.Unmarshal(args, &v) == nil {
-		if b, err := json.Marshal(v); err == nil {
-			canon = b
-		}
-	}
-	sum := sha256.Sum256(canon)
+	sum := sha256.Sum256(Canonical(args))
 	return hex.EncodeToString(sum[:])
+}
+
+// PutArguments records a call's arguments in e: their HMAC under key, and
+// with keep the canonical arguments themselves, cut past MaxArgsBytes.
+func (e *Entry) PutArguments(args json.RawMessage, key []byte, keep bool) {
+	e.ArgsHMAC = HMAC(key, args)
+	if !keep || e.ArgsHMAC == "" {
+		return
+	}
+	canon := Canonical(args)
+	if len(canon) <= MaxArgsBytes && json.Valid(canon) {
+		e.Args = canon
+		return
+	}
+	n := min(len(canon), MaxArgsBytes)
+	for n > 0 && n < len(canon) && !utf8.RuneStart(canon[n]) {
+		n--
+	}
+	e.ArgsStart, e.ArgsBytes = string(canon[:n]), len(canon)
 }
 
 // Duration converts d to the milliseconds of DurationMS (to the microsecond).

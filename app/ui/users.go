@@ -175,7 +175,7 @@ func (t *usersTab) remove(name string) {
 			if !ok {
 				return
 			}
-			if err := t.u.core.Auth().RemoveUser(name); err != nil {
+			if err := t.u.core.RemoveUser(name); err != nil {
 				t.u.showError("The user was not removed", err)
 			}
 			t.refresh()
@@ -234,7 +234,7 @@ func (t *clientsTab) revoke(id, name string) {
 			if !ok {
 				return
 			}
-			if err := t.u.core.Auth().RevokeClient(id); err != nil {
+			if err := t.u.core.RevokeClient(id); err != nil {
 				t.u.showError("The client was not revoked", err)
 			}
 			t.refresh()

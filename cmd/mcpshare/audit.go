@@ -90,7 +90,11 @@ func auditLine(e audit.Entry) string {
 	switch {
 	case len(e.Args) > 0:
 		line += "  args " + string(e.Args)
-	case e.ArgsSHA256 != "":
+	case e.ArgsStart != "":
+		line += fmt.Sprintf("  args (cut, %d bytes) %s…", e.ArgsBytes, e.ArgsStart)
+	case len(e.ArgsHMAC) >= 12:
+		line += "  args hmac:" + e.ArgsHMAC[:12]
+	case len(e.ArgsSHA256) >= 12:
 		line += "  args sha256:" + e.ArgsSHA256[:12]
 	}
 	if e.Address != "" {

@@ -118,7 +118,7 @@ func TestRulesFromTheCommandLineAndTheAuditWhileServing(t *testing.T) {
 
 	// The audit log is read while serve holds the database.
 	out = mcpshareIn(t, configDir, "audit")
-	for _, want := range []string{"tools/call echo", "hidden", "tools/call toggle-simulated-logging", "denied", "tools/call get-sum", "args sha256:"} {
+	for _, want := range []string{"tools/call echo", "hidden", "tools/call toggle-simulated-logging", "denied", "tools/call get-sum", "args hmac:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("mcpshare audit lacks %q:\n%s", want, out)
 		}

@@ -90,7 +90,7 @@ func (c *cli) user(args []string) int {
 	case "unblock":
 		return c.unblock(auth, pos[0])
 	case "remove":
-		if err := auth.RemoveUser(pos[0]); err != nil {
+		if err := a.RemoveUser(pos[0]); err != nil {
 			return c.fail(err)
 		}
 		fmt.Fprintf(c.stdout, "Removed user %q and revoked their sign-ins.\n", pos[0])
@@ -212,7 +212,7 @@ func (c *cli) client(args []string) int {
 	}
 	defer a.Close()
 	if args[0] == "revoke" {
-		if err := a.Auth().RevokeClient(pos[0]); err != nil {
+		if err := a.RevokeClient(pos[0]); err != nil {
 			return c.fail(err)
 		}
 		fmt.Fprintf(c.stdout, "Revoked client %s and every token it held.\n", pos[0])

@@ -30,7 +30,7 @@ func (c *cli) serverRules(args []string) int {
 		fs.Var(&hide, "hide", "hide tool T from clients and refuse its calls (repeatable)")
 		fs.Var(&reset, "reset", "give T its default state again (repeatable)")
 		fs.StringVar(&askBefore, "ask-before-changes", "", "on: every tool not annotated readOnlyHint: true asks by default; off: none does")
-		fs.StringVar(&auditArgs, "audit-arguments", "", "on: the audit log keeps calls' full arguments; off: only their SHA-256 digest (the default)")
+		fs.StringVar(&auditArgs, "audit-arguments", "", "on: the audit log keeps calls' arguments (up to 4 KiB each) beside their digest; off: only their HMAC-SHA256 digest (the default)")
 	}
 	pos, _, code, ok := parseArgs(fs, args[1:])
 	if !ok {
