@@ -106,18 +106,6 @@ func HMAC(key []byte, args json.RawMessage) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// Digest is the unkeyed SHA-256 (hex) of the canonical arguments.
-//
-// Deprecated: short arguments can be confirmed against it by guessing; use
-// HMAC. It stays only until app/gateway's benchmark moves to HMAC.
-func Digest(args json.RawMessage) string {
-	if len(args) == 0 || string(args) == "null" {
-		return ""
-	}
-	sum := sha256.Sum256(Canonical(args))
-	return hex.EncodeToString(sum[:])
-}
-
 // PutArguments records a call's arguments in e: their HMAC under key, and
 // with keep the canonical arguments themselves, cut past MaxArgsBytes.
 func (e *Entry) PutArguments(args json.RawMessage, key []byte, keep bool) {

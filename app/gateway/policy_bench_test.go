@@ -25,7 +25,7 @@ func (allowAll) Approve(context.Context, Call) error { return nil }
 // BenchmarkToolCallGoverned compares tools/call through the gateway
 // without a policy or audit log with the same calls under a policy (every
 // call checked) and an audit log written to a real file (every call a
-// line, arguments digested as the app does), in one run:
+// line, arguments keyed-digested as the app does), in one run:
 //
 //	go test -run '^$' -bench ToolCallGoverned -benchtime 3s ./app/gateway/
 func BenchmarkToolCallGoverned(b *testing.B) {
@@ -36,12 +36,15 @@ func BenchmarkToolCallGoverned(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer log.Close()
+	key := []byte("the installation's audit key, 32 bytes")
 	governed := newTestGatewayConfig(b, Config{
 		Policy: allowAll{states: map[string]Access{"ev test_error_handling": AccessHidden}},
 		MayUse: func(user, server string) bool { return user != "mallory" },
 		Audit: func(r Record) {
-			log.Write(audit.Entry{Time: r.Start, Event: r.Method, User: r.User, Server: r.Server, Name: r.Name,
-				ArgsSHA256: audit.Digest(r.Arguments), Outcome: r.Outcome, Detail: r.Detail, DurationMS: audit.Duration(r.Duration)})
+			e := audit.Entry{Time: r.Start, Event: r.Method, User: r.User, Server: r.Server, Name: r.Name,
+				Outcome: r.Outcome, Detail: r.Detail, DurationMS: audit.Duration(r.Duration)}
+			e.PutArguments(r.Arguments, key, false)
+			log.Write(e)
 		},
 	}, spec)
 	for _, sessions := range []int{1, 16} {

@@ -42,7 +42,7 @@ func RulesLine(c app.ServerConfig) string {
 		parts = append(parts, "asks before changes")
 	}
 	if c.AuditArguments {
-		parts = append(parts, "full arguments in the audit log")
+		parts = append(parts, "arguments (up to 4 KiB) in the audit log")
 	}
 	if len(parts) == 0 {
 		return who + "; every tool allowed."
@@ -91,7 +91,7 @@ func (t *serversTab) editRules(c app.ServerConfig) *rulesForm {
 	f.allUsers.SetChecked(len(c.Users) == 0)
 	f.askAll = widget.NewCheck("Ask before changes: every tool not marked read-only waits for my approval", nil)
 	f.askAll.SetChecked(c.AskBeforeChanges)
-	f.fullArgs = widget.NewCheck("Write calls' full arguments to the audit log (otherwise only a digest)", nil)
+	f.fullArgs = widget.NewCheck("Write calls' arguments (up to 4 KiB) to the audit log (otherwise only a keyed digest)", nil)
 	f.fullArgs.SetChecked(c.AuditArguments)
 	f.entries = container.NewVBox(widget.NewLabel("Starting the server to list its tools…"))
 	body := container.NewVBox(

@@ -159,7 +159,7 @@ func (c *cli) printRules(a *app.App, cfg app.ServerConfig, entries []app.Entry, 
 	if len(cfg.Users) > 0 {
 		users = strings.Join(cfg.Users, ", ")
 	}
-	fmt.Fprintf(w, "Server %q: used by %s; ask before changes %s; full arguments in the audit log %s.\n\n",
+	fmt.Fprintf(w, "Server %q: used by %s; ask before changes %s; arguments (up to 4 KiB) in the audit log %s.\n\n",
 		cfg.Name, users, onOffWord(cfg.AskBeforeChanges), onOffWord(cfg.AuditArguments))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tNAME\tSTATE\t")
