@@ -270,7 +270,7 @@ func (f *front) governed(fr *frontReq, server string, o op) (res mcp.Result, err
 		digest, dup := argumentsDigest(o.arguments())
 		if dup != "" {
 			rec.Outcome, rec.Detail = audit.OutcomeDenied, fmt.Sprintf("the arguments name %q twice", dup)
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("the arguments name %q more than once, so what the owner of MCP Share would approve could differ from what the server gets; send each name once", dup)}
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("invalid arguments: the key %q appears twice, so what the owner of MCP Share would approve could differ from what the server gets; send each key once", dup)}
 		}
 		fr.args = digest
 		if !f.continuesApproved(st, digest) {
