@@ -111,7 +111,7 @@ func TestAskRefusesArgumentsThatNameAKeyTwice(t *testing.T) {
 		t.Error("the owner was asked about arguments that name a key twice")
 	default:
 	}
-	if res == nil || !strings.Contains(fmt.Sprint(res["message"]), `the key "a" appears twice`) {
+	if res == nil || res["isError"] != true || !strings.Contains(raw, `the key \"a\" appears twice`) {
 		t.Errorf("answer: %s", raw)
 	}
 	go func() { a := <-p.asked; a.answer <- nil }()

@@ -269,8 +269,9 @@ func (f *front) governed(fr *frontReq, server string, o op) (res mcp.Result, err
 	case AccessAsk:
 		digest, dup := argumentsDigest(o.arguments())
 		if dup != "" {
-			rec.Outcome, rec.Detail = audit.OutcomeDenied, fmt.Sprintf("the arguments name %q twice", dup)
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("invalid arguments: the key %q appears twice, so what the owner of MCP Share would approve could differ from what the server gets; send each key once", dup)}
+			msg := fmt.Sprintf("invalid arguments: the key %q appears twice, so what the owner of MCP Share would approve could differ from what the server gets; send each key once", dup)
+			rec.Outcome, rec.Detail = audit.OutcomeDenied, msg
+			return refused(o, msg)
 		}
 		fr.args = digest
 		if !f.continuesApproved(st, digest) {
