@@ -67,6 +67,10 @@ const DefaultCallApprovalTimeout = gateway.DefaultApprovalTimeout
 // invites a mis-click. Past it a call is refused at once.
 const MaxCallsWaitingPerClient = 5
 
+// MaxCallsWaitingPerUser bounds them per user across clients, since a user
+// can register as many clients as the registration limits allow.
+const MaxCallsWaitingPerUser = 10
+
 // approvals is the queue of calls waiting for the owner.
 type approvals struct {
 	a *App
@@ -139,14 +143,16 @@ func (q *approvals) list() []PendingCall {
 }
 
 // waitingLocked counts the calls of user through client that wait.
-func (q *approvals) waitingLocked(user, client string) int {
-	n := 0
+func (q *approvals) waitingLocked(user, client string) (ofClient, ofUser int) {
 	for _, w := range q.pending {
-		if w.call.User == user && w.call.ClientID == client {
-			n++
+		if w.call.User == user {
+			ofUser++
+			if w.call.ClientID == client {
+				ofClient++
+			}
 		}
 	}
-	return n
+	return ofClient, ofUser
 }
 
 // DecideCall answers a pending call; via says where the owner answered
@@ -220,9 +226,13 @@ func (q *approvals) approve(ctx context.Context, c gateway.Call) error {
 		a.gov.writeApproval(pc, "denied", "nobody could be asked")
 		return errors.New("MCP Share runs without a window or terminal to ask the owner in (start it with `mcpshare` or `mcpshare serve --approval ask` on a terminal, or allow the tool)")
 	}
-	if n := q.waitingLocked(pc.User, pc.ClientID); n >= MaxCallsWaitingPerClient {
+	ofClient, ofUser := q.waitingLocked(pc.User, pc.ClientID)
+	if ofClient >= MaxCallsWaitingPerClient || ofUser >= MaxCallsWaitingPerUser {
 		q.mu.Unlock()
-		reason := fmt.Sprintf("%d calls of this client already wait for the owner's approval; wait for them to be answered", n)
+		reason := fmt.Sprintf("%d calls of this client already wait for the owner's approval; wait for them to be answered", ofClient)
+		if ofClient < MaxCallsWaitingPerClient {
+			reason = fmt.Sprintf("%d calls of this user already wait for the owner's approval; wait for them to be answered", ofUser)
+		}
 		a.gov.writeApproval(pc, "denied", reason)
 		return errors.New(reason)
 	}

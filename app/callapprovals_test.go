@@ -112,6 +112,18 @@ func TestCallsWaitingPerClientAreBounded(t *testing.T) {
 	if newest := p[len(p)-1]; newest.ClientID != mine[0].ClientID {
 		t.Errorf("the newest waiting call is of client %q, want the first client %q", newest.ClientID, mine[0].ClientID)
 	}
+
+	// Clients a user registers by the dozen share the user's bound.
+	for range app.MaxCallsWaitingPerUser - app.MaxCallsWaitingPerClient - 1 {
+		waiting = append(waiting, startCall(other, "toggle-simulated-logging", map[string]any{}))
+	}
+	g.waitPending(t, app.MaxCallsWaitingPerUser)
+	third := g.session(t, g.user, g.password, "/mcp/everything")
+	res, err = call(third, "toggle-simulated-logging", map[string]any{})
+	want = fmt.Sprintf("%d calls of this user already wait for the owner's approval", app.MaxCallsWaitingPerUser)
+	if err != nil || !res.IsError || !strings.Contains(resultText(res), want) {
+		t.Fatalf("a third client's call past the user's bound: %v %+v", err, res)
+	}
 }
 
 // Arguments that repeat a key read one way to the owner and another to the
