@@ -3,16 +3,13 @@ package app_test
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,7 +33,7 @@ type cimdUpstream struct {
 	password string
 }
 
-func newCIMDUpstream(t *testing.T, fetch oauthserver.FetchOptions) *cimdUpstream {
+func newCIMDUpstream(t *testing.T, fetch oauthserver.FetchOptions, now func() time.Time) *cimdUpstream {
 	t.Helper()
 	db, err := bbolt.Open(filepath.Join(t.TempDir(), "up.db"), 0o600, &bbolt.Options{Timeout: time.Second})
 	if err != nil {
@@ -45,7 +42,7 @@ func newCIMDUpstream(t *testing.T, fetch oauthserver.FetchOptions) *cimdUpstream
 	t.Cleanup(func() { db.Close() })
 	origins := oauthserver.NewOrigins()
 	as, err := oauthserver.New(oauthserver.Config{DB: db, Origins: origins, Resources: func() []string { return []string{"tools"} },
-		Policy: oauthserver.PolicyPassword, Fetch: fetch})
+		Policy: oauthserver.PolicyPassword, Fetch: fetch, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +59,8 @@ func newCIMDUpstream(t *testing.T, fetch oauthserver.FetchOptions) *cimdUpstream
 	as.Routes(mux)
 	mux.Handle("/mcp/tools", as.Protect("tools", mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)))
 	ts := httptest.NewServer(origins.Handler(mux))
-	t.Cleanup(ts.Close)
+	// The downstream's backend holds a GET stream open until it stops.
+	t.Cleanup(func() { ts.CloseClientConnections(); ts.Close() })
 	origins.SetLocal(ts.URL)
 	u.mcpURL = ts.URL + "/mcp/tools"
 	return u
@@ -71,8 +69,9 @@ func newCIMDUpstream(t *testing.T, fetch oauthserver.FetchOptions) *cimdUpstream
 // A remote server whose authorization server takes client ID metadata
 // documents is signed in to by MCP Share's own document, served on its
 // fixed public URL: the authorization server fetches it there (through the
-// tunnel), no client is registered, and the grant's client is the
-// document's URL.
+// tunnel), no client is registered, the grant's client is the document's
+// URL, and its token is renewed with that client when the upstream refuses
+// it.
 func TestRemoteSignInByClientMetadataDocument(t *testing.T) {
 	down := openTestApp(t, app.Options{Tunnel: app.TunnelCustom, PublicURL: cimdOrigin})
 	if err := down.Start(context.Background()); err != nil {
@@ -94,6 +93,7 @@ func TestRemoteSignInByClientMetadataDocument(t *testing.T) {
 	t.Cleanup(tunnel.Close)
 	roots := x509.NewCertPool()
 	roots.AddCert(tunnel.Certificate())
+	upClock := &clock{}
 	up := newCIMDUpstream(t, oauthserver.FetchOptions{
 		Resolve: func(_ context.Context, host string) ([]netip.Addr, error) {
 			if host != "example.com" {
@@ -105,7 +105,7 @@ func TestRemoteSignInByClientMetadataDocument(t *testing.T) {
 			return (&net.Dialer{}).DialContext(ctx, network, tunnel.Listener.Addr().String())
 		},
 		RootCAs: roots,
-	})
+	}, upClock.now)
 
 	// The document is the public origin's only; the local one has none.
 	resp, err := http.Get(down.Status().LocalOrigin + app.ClientMetadataPath)
@@ -137,13 +137,26 @@ func TestRemoteSignInByClientMetadataDocument(t *testing.T) {
 	if len(clients) != 1 || clients[0].ID != want {
 		t.Errorf("the authorization server's clients: %+v, want only the document's %q", clients, want)
 	}
-	raw, err := os.ReadFile(filepath.Join(down.ConfigDir(), "secrets.json"))
-	if err != nil {
-		t.Fatal(err)
+	e := &remoteEnv{down: down}
+	if g := e.grant(t); g["client_id"] != want {
+		t.Fatalf("the stored grant's client is %v, want the document's URL", g["client_id"])
 	}
-	if !strings.Contains(string(raw), strings.ReplaceAll(want, "/", `\/`)) && !strings.Contains(string(raw), want) {
-		var m map[string]any
-		json.Unmarshal(raw, &m)
-		t.Errorf("the stored grant does not name the document as its client: %v", m)
+
+	// Through the downstream's gateway, with its own token; then the
+	// upstream's clock runs past the access token and it is renewed.
+	cs, _ := e.client(t, "up")
+	hello := func() {
+		t.Helper()
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "hello", Arguments: map[string]any{}})
+		if err != nil || res.IsError {
+			t.Fatalf("hello through the downstream: %v %+v", err, res)
+		}
+	}
+	hello()
+	before := e.grant(t)["access_token"]
+	upClock.advance(61 * time.Minute)
+	hello()
+	if g := e.grant(t); g["access_token"] == before || g["client_id"] != want {
+		t.Errorf("after the renewal: client %v, token replaced %v", g["client_id"], g["access_token"] != before)
 	}
 }
