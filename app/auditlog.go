@@ -55,9 +55,21 @@ func (g *governance) Approve(ctx context.Context, c gateway.Call) error {
 // AuditPath is the file the audit log is written to.
 func (a *App) AuditPath() string { return a.opts.ConfigDir + "/" + audit.FileName }
 
+// Bounds of an audit entry's text fields (bytes).
+const (
+	maxAuditName   = 256
+	maxAuditDetail = 500
+)
+
 // write appends e to the audit log, opening it on first use. A log that
 // cannot be written is said once in the app's log; sharing goes on.
 func (g *governance) write(e audit.Entry) {
+	// What clients name (a tool, a client) and what refusals quote from
+	// them is bounded like the arguments, so that no line is large enough
+	// to rotate the history away.
+	e.Name, e.ClientName = truncate(e.Name, maxAuditName), truncate(e.ClientName, maxAuditName)
+	e.Client, e.Server = truncate(e.Client, maxAuditName), truncate(e.Server, maxAuditName)
+	e.User, e.Detail = truncate(e.User, maxAuditName), truncate(e.Detail, maxAuditDetail)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.log == nil && g.logErr == nil {

@@ -59,3 +59,31 @@ func TestAuditKeepsABoundedStartOfArgumentsAndTheirKeyedDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A tool name (or anything else a client names) of megabytes makes an
+// audit line of a bounded size: a few such calls cannot rotate the history
+// away.
+func TestAuditLinesAreBoundedWhateverTheClientNames(t *testing.T) {
+	g := newGoverned(t, app.Options{})
+	cs := g.session(t, g.user, g.password, "/mcp/everything")
+	long := strings.Repeat("x", 64<<10)
+	if _, err := call(cs, long, map[string]any{}); err != nil { // an unlisted name goes to the server, which refuses it
+		t.Logf("the call: %.200v", err)
+	}
+	e := g.lastAudit(t, audit.Filter{Event: audit.EventToolCall}, func(e audit.Entry) bool { return strings.HasPrefix(e.Name, "xxx") })
+	if len(e.Name) > 300 || len(e.Detail) > 600 {
+		t.Errorf("the audit entry keeps a name of %d bytes and a detail of %d", len(e.Name), len(e.Detail))
+	}
+	f, err := os.Open(filepath.Join(g.ConfigDir(), audit.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 4<<20)
+	for sc.Scan() {
+		if n := len(sc.Bytes()); n > 8<<10 {
+			t.Errorf("an audit line of %d bytes", n)
+		}
+	}
+}

@@ -78,6 +78,12 @@ type approvals struct {
 	mu        sync.Mutex
 	pending   map[string]*waiting
 	approvers int
+
+	// decideMu orders the owner's answers against removals of users,
+	// clients and servers: an "always allow" is remembered and answered
+	// wholly before or wholly after a removal forgets what it names, so a
+	// removed user's, client's or server's approvals never come back.
+	decideMu sync.Mutex
 }
 
 type waiting struct {
@@ -165,6 +171,8 @@ func (a *App) DecideCall(id string, d CallDecision, via string) error {
 		return fmt.Errorf("%w: unknown answer %q to a call", ErrInvalidConfig, d)
 	}
 	q := a.gov.approvals
+	q.decideMu.Lock()
+	defer q.decideMu.Unlock()
 	q.mu.Lock()
 	w := q.pending[id]
 	q.mu.Unlock()
@@ -308,6 +316,8 @@ func forgetRememberedTx(tx *bolt.Tx, match func(rememberKeyParts) bool) error {
 // is given, denies the waiting calls that match (so that none is remembered
 // afterwards), saying why.
 func (a *App) forgetApprovals(match func(rememberKeyParts) bool, why string) error {
+	a.gov.approvals.decideMu.Lock()
+	defer a.gov.approvals.decideMu.Unlock()
 	if why != "" {
 		a.gov.approvals.deny(match, why)
 	}

@@ -246,10 +246,14 @@ func (a *App) RemoveServer(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	q := a.gov.approvals
+	q.decideMu.Lock()
 	if err := a.cfg.deleteServer(name); err != nil {
+		q.decideMu.Unlock()
 		return err
 	}
-	a.gov.approvals.deny(func(k rememberKeyParts) bool { return k.server == name }, "the server was removed")
+	q.deny(func(k rememberKeyParts) bool { return k.server == name }, "the server was removed")
+	q.decideMu.Unlock()
 	for _, k := range cfg.SecretEnv {
 		if err := a.secrets.Delete(ctx, secrets.EnvKey(name, k)); err != nil {
 			a.log.Warn("could not delete a secret of a removed server", "server", name, "key", k, "err", err)

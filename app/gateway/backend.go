@@ -183,7 +183,7 @@ func (b *backend) begin(fr *frontReq, progress bool) *call {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.seq++
-	c := &call{b: b, id: b.seq, asks: make(chan *ask, maxAsks), notes: make(chan note, maxNotes), fr: fr, client: clientOf(fr)}
+	c := &call{b: b, id: b.seq, asks: make(chan *ask, maxAsks), notes: make(chan note, maxNotes), fr: fr}
 	if progress {
 		c.token = fmt.Sprintf("mcpshare-%d", c.id)
 		b.progress[c.token] = c
@@ -201,48 +201,25 @@ func (b *backend) end(c *call) {
 	}
 }
 
-// latest returns the most recent call in progress: the one a server's
-// request or log message most likely belongs to, since stdio carries no
-// relation between them.
-func (b *backend) latest() *call {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var last *call
-	for _, c := range b.calls {
-		if last == nil || c.id > last.id {
-			last = c
-		}
-	}
-	return last
-}
-
 // asker returns the call a server's request during a call belongs to: the
-// most recent in progress, as long as every call in progress is of one
-// client. A stdio server carries no relation between its requests and the
-// calls, and a guess must never hand one client's question (a "confirm?"
-// the other could accept) or roots to another client: with calls of
-// several clients in progress, ok is false.
-func (b *backend) asker() (last *call, ok bool) {
+// one call in progress. A server's requests carry no relation to the call
+// that caused them (over stdio none at all), and a guess must never hand
+// one call's question (a "confirm?" another could accept), roots or log to
+// another call: with several calls in progress (paused ones aside), ok is
+// false. With none, c is nil.
+func (b *backend) asker() (c *call, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, c := range b.calls {
-		if last != nil && c.client != last.client {
+	for _, running := range b.calls {
+		if running.isPaused() {
+			continue // its questions are asked; it waits for the client
+		}
+		if c != nil {
 			return nil, false
 		}
-		if last == nil || c.id > last.id {
-			last = c
-		}
+		c = running
 	}
-	return last, true
-}
-
-// clientOf names the OAuth client of a front request ("" without a token).
-func clientOf(fr *frontReq) string {
-	if fr == nil || fr.token == nil {
-		return ""
-	}
-	id, _ := fr.token.Extra[TokenClientID].(string)
-	return id
+	return c, true
 }
 
 func (b *backend) progressCall(token string) *call {
@@ -261,16 +238,22 @@ const (
 
 // A call is one request of a front in progress at a backend.
 type call struct {
-	b      *backend
-	id     uint64
-	client string // the OAuth client of the front request that began it
-	token  string // the progress token the backend was given, or ""
-	asks   chan *ask
-	notes  chan note
+	b     *backend
+	id    uint64
+	token string // the progress token the backend was given, or ""
+	asks  chan *ask
+	notes chan note
 
 	mu     sync.Mutex
 	fr     *frontReq // the client request it reports to (the latest one)
 	paused bool      // waiting for a client to come back with input
+}
+
+// isPaused reports whether the call waits for its client to come back.
+func (c *call) isPaused() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.paused
 }
 
 // note hands a notification to the call's front request; it never blocks

@@ -144,9 +144,9 @@ func (p *pool) ask(ctx context.Context, cs *mcp.ClientSession, params mcp.InputR
 	}
 }
 
-// errAmbiguousAsk answers a server's request made while calls of several
-// clients are in progress at its backend.
-var errAmbiguousAsk = &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "MCP Share cannot tell which client's call this request belongs to: calls of several clients are in progress at this server (isolation: session gives each MCP session a process of its own)"}
+// errAmbiguousAsk answers a server's request made while several calls are
+// in progress at its backend.
+var errAmbiguousAsk = &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "MCP Share cannot tell which call this request belongs to: several calls are in progress at this server (isolation: session gives each MCP session a process of its own)"}
 
 // askFor asks the client and returns its answer as the result.
 func (p *pool) askFor(ctx context.Context, cs *mcp.ClientSession, params mcp.InputRequest) (mcp.Result, error) {
@@ -205,10 +205,17 @@ func samplingResult(resp mcp.InputResponse) (*mcp.CreateMessageWithToolsResult, 
 }
 
 // logMessage passes a server's log message to the call in progress or, with
-// none, to the sessions of the user that asked for log messages.
+// none, to the sessions of the user that asked for log messages. With
+// several calls in progress it cannot tell whose it is: it goes to MCP
+// Share's own log only.
 func (p *pool) logMessage(cs *mcp.ClientSession, params *mcp.LoggingMessageParams) {
 	if b := p.backendOf(cs); b != nil {
-		if c := b.latest(); c != nil {
+		c, ok := b.asker()
+		if !ok {
+			p.log.Debug("a server's log message during several calls", "level", params.Level, "logger", params.Logger)
+			return
+		}
+		if c != nil {
 			c.note(note{log: params})
 			return
 		}

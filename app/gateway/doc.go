@@ -48,9 +48,9 @@
 // until the client returns (pauseTTL). Requests for a capability the client
 // did not declare are answered by the gateway. A stdio server carries no
 // relation between its requests and the call they belong to: they go to the
-// latest call in progress at that backend, which is one user's, and only
-// while every call in progress there is of one OAuth client (else they are
-// refused, never guessed). A user's calls paused for input are bounded.
+// one call in progress at that backend (a user's), and while several are in
+// progress they are refused, never guessed; so are its log messages kept
+// in MCP Share's log. A user's calls paused for input are bounded.
 //
 // The owner's rules (policy.go). Config.MayUse keeps a server out of a
 // user's /mcp and refuses its URL with 403; Config.Policy says of each tool,

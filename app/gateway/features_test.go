@@ -192,15 +192,14 @@ func TestListChangedReachesClients(t *testing.T) {
 }
 
 // What a stdio server asks during a call (it carries no relation to the
-// call) goes to a call of the one client calling; while calls of two
-// clients of the same user are in progress, it is refused rather than
-// guessed, so one client never answers another's elicitation.
+// call) goes to the one call in progress; while several are in progress, of
+// another client or of another session of the same client (ChatGPT and
+// Claude may share the pre-registered client), it is refused rather than
+// guessed, so one never answers another's elicitation.
 func TestServerRequestsNeverReachAnotherClient(t *testing.T) {
-	testTokens["tok-alice-desktop"] = "alice"
-	t.Cleanup(func() { delete(testTokens, "tok-alice-desktop") })
 	tg := newTestGateway(t, Limits{}, stdioSpec("s"))
 	var stolen atomic.Int64
-	other := connect(t, tg.url("s"), "tok-alice-desktop", legacy, &mcp.ClientOptions{
+	other := connect(t, tg.url("s"), "tok-alice", legacy, &mcp.ClientOptions{
 		ElicitationHandler: func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
 			stolen.Add(1)
 			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"name": "the other client"}}, nil
