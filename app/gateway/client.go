@@ -204,13 +204,13 @@ func samplingResult(resp mcp.InputResponse) (*mcp.CreateMessageWithToolsResult, 
 	}
 }
 
-// logMessage passes a server's log message to the call in progress or, with
-// none, to the sessions of the user that asked for log messages. With
-// several calls in progress it cannot tell whose it is: it goes to MCP
+// logMessage passes a server's log message to the call in progress (see
+// backend.logger) or, with none, to the sessions of the user that asked for
+// log messages. With calls of several clients in progress it goes to MCP
 // Share's own log only.
 func (p *pool) logMessage(cs *mcp.ClientSession, params *mcp.LoggingMessageParams) {
 	if b := p.backendOf(cs); b != nil {
-		c, ok := b.asker()
+		c, ok := b.logger()
 		if !ok {
 			p.log.Debug("a server's log message during several calls", "level", params.Level, "logger", params.Logger)
 			return

@@ -49,8 +49,9 @@
 // did not declare are answered by the gateway. A stdio server carries no
 // relation between its requests and the call they belong to: they go to the
 // one call in progress at that backend (a user's), and while several are in
-// progress they are refused, never guessed; so are its log messages kept
-// in MCP Share's log. A user's calls paused for input are bounded.
+// progress they are refused, never guessed. Its log messages go to the
+// latest call while all are of one OAuth client, else to MCP Share's log
+// only. A user's calls paused for input are bounded.
 //
 // The owner's rules (policy.go). Config.MayUse keeps a server out of a
 // user's /mcp and refuses its URL with 403; Config.Policy says of each tool,

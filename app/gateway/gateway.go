@@ -35,6 +35,12 @@ const (
 // LogLines is how many stderr lines of a server Status keeps.
 const LogLines = 200
 
+// TokenClientID is the key of auth.TokenInfo.Extra that names the OAuth
+// client of a request (oauthserver.InfoClientID, which this package does
+// not import): a server's log messages never go to a call of another
+// client.
+const TokenClientID = "client_id"
+
 // Limits bound what clients can make the gateway hold. When a bound is
 // reached the least recently used idle item is ended to make room, so an
 // abandoned session or backend never locks anyone out.
